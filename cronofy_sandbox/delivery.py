@@ -1,0 +1,112 @@
+"""Outbound callbacks (push notifications, Enterprise Connect, Smart Invites) with retries."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+
+from cronofy_sandbox.config import SandboxConfig
+from cronofy_sandbox.signing import signature_header
+from cronofy_sandbox.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """One signed POST to make."""
+
+    kind: str
+    url: str
+    payload: dict[str, object]
+    channel_id: str | None = None
+
+
+class Deliverer:
+    """Sends callbacks on a background thread (or inline), retrying with a short backoff."""
+
+    def __init__(self, config: SandboxConfig, store: Store) -> None:
+        self._config = config
+        self._store = store
+        self._queue: queue.Queue[tuple[int, Callback] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def send(self, callback: Callback) -> int:
+        """Record and schedule a callback; return its delivery id."""
+        delivery_id = self._store.execute(
+            "INSERT INTO deliveries (kind, url, channel_id) VALUES (?, ?, ?)",
+            (callback.kind, callback.url, callback.channel_id),
+        )
+        if self._config.deliver_async:
+            self._ensure_worker()
+            self._queue.put((delivery_id, callback))
+        else:
+            self._deliver(delivery_id, callback)
+        return delivery_id
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every queued callback has been attempted; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.unfinished_tasks == 0:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="cronofy-sandbox-delivery", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is not None:
+                    self._deliver(*item)
+            except Exception:
+                log.exception("callback delivery crashed")
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, delivery_id: int, callback: Callback) -> None:
+        body = json.dumps(callback.payload, separators=(",", ":")).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Cronofy-HMAC-SHA256": signature_header(body, self._config.client_secrets),
+            "User-Agent": "Cronofy-Sandbox",
+        }
+        status: int | None = None
+        for attempt in range(1, self._config.delivery_attempts + 1):
+            status = self._post(callback.url, body, headers)
+            self._record(delivery_id, attempt, status, "pending")
+            if status is not None and 200 <= status < 300:
+                self._record(delivery_id, attempt, status, "delivered")
+                return
+            time.sleep(self._config.delivery_backoff * (2 ** (attempt - 1)))
+        log.info("gave up on %s callback %s", callback.kind, delivery_id)
+        self._record(delivery_id, self._config.delivery_attempts, status, "failed")
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int | None:
+        try:
+            resp = requests.post(url, data=body, headers=headers, timeout=self._config.delivery_timeout)
+        except requests.RequestException as exc:
+            log.info("callback POST failed: %s", type(exc).__name__)
+            return None
+        return resp.status_code
+
+    def _record(self, delivery_id: int, attempts: int, status: int | None, outcome: str) -> None:
+        self._store.execute(
+            "UPDATE deliveries SET attempts = ?, status = ?, outcome = ? WHERE id = ?",
+            (attempts, status, outcome, delivery_id),
+        )
