@@ -1,0 +1,95 @@
+"""The only code in the project that speaks Cronofy HTTP (built on pycronofy 2.1.1)."""
+
+from cronofy_client.client import CronofyClient
+from cronofy_client.enums import AccessMode, DataCenter, Provider
+from cronofy_client.errors import (
+    CronofyAuthExpired,
+    CronofyError,
+    CronofyInsufficientScope,
+    CronofyInvalidGrant,
+    CronofyNotFound,
+    CronofyRateLimited,
+    CronofyUnavailable,
+    CronofyValidationError,
+    FieldError,
+)
+from cronofy_client.models import (
+    Attendee,
+    Calendar,
+    Channel,
+    Event,
+    EventUpsert,
+    FreeBusyPeriod,
+    LinkingProfile,
+    Profile,
+    TokenGrant,
+    UserInfo,
+)
+from cronofy_client.notifications import (
+    EnterpriseConnectCallback,
+    MalformedCallback,
+    PushNotification,
+    SmartInviteCallback,
+    UnknownNotification,
+    parse_callback,
+)
+from cronofy_client.ratelimit import RateLimiter
+from cronofy_client.scheduling import (
+    AvailabilityMember,
+    AvailabilityQuery,
+    AvailableInterval,
+    ParticipantGroup,
+    Period,
+    ServiceAccountAuthorizationRequest,
+    SmartInvite,
+    SmartInviteEvent,
+    SmartInviteRecipient,
+)
+from cronofy_client.transport import RetryPolicy
+from cronofy_client.webhooks import HMAC_HEADER, WebhookVerifier, sign_body
+
+__all__ = [
+    "HMAC_HEADER",
+    "AccessMode",
+    "Attendee",
+    "AvailabilityMember",
+    "AvailabilityQuery",
+    "AvailableInterval",
+    "Calendar",
+    "Channel",
+    "CronofyAuthExpired",
+    "CronofyClient",
+    "CronofyError",
+    "CronofyInsufficientScope",
+    "CronofyInvalidGrant",
+    "CronofyNotFound",
+    "CronofyRateLimited",
+    "CronofyUnavailable",
+    "CronofyValidationError",
+    "DataCenter",
+    "EnterpriseConnectCallback",
+    "Event",
+    "EventUpsert",
+    "FieldError",
+    "FreeBusyPeriod",
+    "LinkingProfile",
+    "MalformedCallback",
+    "ParticipantGroup",
+    "Period",
+    "Profile",
+    "Provider",
+    "PushNotification",
+    "RateLimiter",
+    "RetryPolicy",
+    "ServiceAccountAuthorizationRequest",
+    "SmartInvite",
+    "SmartInviteCallback",
+    "SmartInviteEvent",
+    "SmartInviteRecipient",
+    "TokenGrant",
+    "UnknownNotification",
+    "UserInfo",
+    "WebhookVerifier",
+    "parse_callback",
+    "sign_body",
+]

@@ -1,0 +1,213 @@
+"""HTTP transport: one session, timeouts on every call, rate limiting, safe retries, error mapping.
+
+Every request of the package (pycronofy's included, through ``sdk.ResilientRequestHandler``)
+goes through ``Transport.request``. It
+
+* waits on the shared ``RateLimiter`` before every attempt,
+* always passes the ``(connect, read)`` timeout,
+* retries 429, 5xx, timeouts and connection errors only for idempotent requests, with capped
+  full-jitter exponential backoff, honouring ``Retry-After`` when Cronofy sends it,
+* turns every failure into a ``CronofyError`` (no ``requests`` exception escapes).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from cronofy_client.errors import (
+    CronofyError,
+    CronofyRateLimited,
+    CronofyUnavailable,
+    error_for_status,
+)
+from cronofy_client.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "bookly-bridge cronofy_client (pycronofy 2.1)"
+# POST endpoints that are idempotent by design (same body -> same effect), so safe to retry.
+_IDEMPOTENT_POSTS = ("/v1/availability", "/v1/channels", "/v1/smart_invites", "/oauth/token/revoke")
+
+
+def full_jitter(ceiling: float) -> float:
+    """Default jitter: a uniform delay in ``[0, ceiling]`` ("full jitter")."""
+    return float(random.uniform(0.0, ceiling))  # noqa: S311 - backoff spread, not security
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retry settings; ``max_retries`` counts retries after the first attempt."""
+
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    max_retry_after: float = 60.0  # a longer Retry-After is not waited for; the 429 is raised
+
+    def backoff_ceiling(self, retry_number: int) -> float:
+        """Upper bound of the delay before retry ``retry_number`` (1-based)."""
+        return min(self.backoff_cap, self.backoff_base * 2.0 ** (retry_number - 1))
+
+
+def is_idempotent(method: str, url: str, body: Mapping[str, Any] | None) -> bool:
+    """Whether repeating this request cannot change the outcome (decides retry safety)."""
+    method = method.upper()
+    if method in ("GET", "HEAD", "DELETE"):
+        return True
+    if method != "POST":
+        return False
+    path = urlsplit(url).path.rstrip("/")
+    if path.endswith(_IDEMPOTENT_POSTS):
+        return True
+    # Upserting a managed event by event_id (or an external one by event_uid) is idempotent.
+    is_event_upsert = "/v1/calendars/" in path and path.endswith("/events")
+    return is_event_upsert and bool(body) and ("event_id" in body or "event_uid" in body)  # type: ignore[operator]
+
+
+def query_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Drop ``None``s; booleans are sent as lowercase ``true``/``false`` (pycronofy: ``True``)."""
+    result: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, tuple | list):
+            value = [v for v in value if v is not None]
+        result[key] = value
+    return result
+
+
+class Transport:
+    """Sends every Cronofy HTTP request of one client."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        timeout: tuple[float, float],
+        retry: RetryPolicy,
+        rate_limiter: RateLimiter,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float], float] = full_jitter,
+        utcnow: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.session = session
+        self.timeout = timeout
+        self.retry = retry
+        self.rate_limiter = rate_limiter
+        self._sleep = sleep
+        self._jitter = jitter
+        self._utcnow = utcnow
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        bearer: str | None = None,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response:
+        """Send one logical request (with retries when safe) and return the 2xx response."""
+        safe = is_idempotent(method, url, json) if idempotent is None else idempotent
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        kwargs: dict[str, Any] = {
+            "headers": headers,
+            "params": query_params(params),
+            "timeout": self.timeout,
+        }
+        if json is not None:
+            kwargs["json"] = dict(json)
+        retries_left = self.retry.max_retries if safe else 0
+        retry_number = 0
+        while True:
+            try:
+                return self._attempt(method.upper(), url, kwargs)
+            except (CronofyRateLimited, CronofyUnavailable) as exc:
+                retry_number += 1
+                if retries_left <= 0:
+                    raise
+                delay = self._delay(retry_number, exc)
+                if delay is None:
+                    raise
+                retries_left -= 1
+                log.info(
+                    "Retrying Cronofy %s %s in %.2fs (retry %d, status %s)",
+                    method.upper(),
+                    urlsplit(url).path,
+                    delay,
+                    retry_number,
+                    exc.status,
+                )
+                self._sleep(delay)
+
+    def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        """One HTTP exchange after the rate limiter; raises mapped errors on failure."""
+        self.rate_limiter.acquire()
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except requests.Timeout as exc:
+            raise CronofyUnavailable("Timed out talking to Cronofy") from exc
+        except requests.ConnectionError as exc:
+            raise CronofyUnavailable("Could not connect to Cronofy") from exc
+        except requests.RequestException as exc:
+            raise CronofyError(f"Cronofy request failed: {type(exc).__name__}") from exc
+        if 200 <= response.status_code < 300:
+            return response
+        raise self._error(response, url)
+
+    def _error(self, response: requests.Response, url: str) -> CronofyError:
+        try:
+            body: object = response.json()
+        except ValueError:
+            body = None
+        status = response.status_code
+        log.warning(
+            "Cronofy %s %s answered %d", response.request.method, urlsplit(url).path, status
+        )
+        return error_for_status(
+            status,
+            body,
+            token_endpoint=urlsplit(url).path.rstrip("/").endswith("/oauth/token"),
+            retry_after=self._retry_after(response.headers.get("Retry-After")),
+        )
+
+    def _delay(self, retry_number: int, exc: CronofyError) -> float | None:
+        """Seconds to wait before the retry, or None when it is not worth waiting."""
+        if isinstance(exc, CronofyRateLimited) and exc.retry_after is not None:
+            if exc.retry_after > self.retry.max_retry_after:
+                return None
+            return exc.retry_after
+        ceiling = self.retry.backoff_ceiling(retry_number)
+        return min(ceiling, max(0.0, self._jitter(ceiling)))
+
+    def _retry_after(self, value: str | None) -> float | None:
+        """Parse ``Retry-After`` as seconds or an HTTP date; None when absent or unreadable."""
+        if not value:
+            return None
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - self._utcnow()).total_seconds())
