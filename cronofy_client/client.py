@@ -145,22 +145,25 @@ class CronofyClient(EventCalls, SchedulingCalls):
 
     def userinfo(self, access_token: str) -> UserInfo:
         """``GET /v1/userinfo``: identity, profiles and their calendars."""
+        sdk = self._sdk(access_token)
         with sdk_errors("userinfo"):
-            data = self._sdk(access_token).userinfo()
+            data = sdk.userinfo()
         with unexpected_response("userinfo"):
             return UserInfo.from_json(data)
 
     def profiles(self, access_token: str) -> list[Profile]:
         """``GET /v1/profiles``."""
+        sdk = self._sdk(access_token)
         with sdk_errors("profiles"):
-            data = self._sdk(access_token).list_profiles()
+            data = sdk.list_profiles()
         with unexpected_response("profiles"):
             return [Profile.from_json(p) for p in data]
 
     def calendars(self, access_token: str) -> list[Calendar]:
         """``GET /v1/calendars``."""
+        sdk = self._sdk(access_token)
         with sdk_errors("calendars"):
-            data = self._sdk(access_token).list_calendars()
+            data = sdk.list_calendars()
         with unexpected_response("calendars"):
             return [Calendar.from_json(c) for c in data]
 
@@ -172,8 +175,9 @@ class CronofyClient(EventCalls, SchedulingCalls):
         if color:
             body["color"] = color
         # pycronofy's create_calendar cannot send a color; use its request handler directly.
+        sdk = self._sdk(access_token)
         with sdk_errors("create_calendar"):
-            response = self._sdk(access_token).request_handler.post("calendars", data=body)
+            response = sdk.request_handler.post("calendars", data=body)
         with unexpected_response("create_calendar"):
             return Calendar.from_json(response.json()["calendar"])
 

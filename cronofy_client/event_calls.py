@@ -32,18 +32,21 @@ class EventCalls(ClientCore):
 
     def upsert_event(self, access_token: str, calendar_id: str, event: EventUpsert) -> None:
         """Create or update a managed event (idempotent per ``event_id``)."""
+        sdk, body = self._sdk(access_token), event.to_json()
         with sdk_errors("upsert_event"):
-            self._sdk(access_token).upsert_event(calendar_id, event.to_json())
+            sdk.upsert_event(calendar_id, body)
 
     def delete_event(self, access_token: str, calendar_id: str, event_id: str) -> None:
         """Delete a managed event by ``event_id``."""
+        sdk = self._sdk(access_token)
         with sdk_errors("delete_event"):
-            self._sdk(access_token).delete_event(calendar_id, event_id)
+            sdk.delete_event(calendar_id, event_id)
 
     def delete_external_event(self, access_token: str, calendar_id: str, event_uid: str) -> None:
         """Delete an external event by ``event_uid`` (needs elevated permissions)."""
+        sdk = self._sdk(access_token)
         with sdk_errors("delete_external_event"):
-            self._sdk(access_token).delete_external_event(calendar_id, event_uid)
+            sdk.delete_external_event(calendar_id, event_uid)
 
     def bulk_delete_events(
         self, access_token: str, *, calendar_ids: Sequence[str] | None = None
@@ -74,12 +77,14 @@ class EventCalls(ClientCore):
     ) -> Iterator[Event]:
         """Events matching the filters, following every ``next_page`` (lazy)."""
         sdk = self._sdk(access_token)
+        window = _date_param(from_date), _date_param(to_date)
+        since = format_time(last_modified, "last_modified") if last_modified else None
         with sdk_errors("read_events"):
             first = sdk.read_events(
                 calendar_ids=tuple(calendar_ids or ()),
-                from_date=_date_param(from_date),
-                to_date=_date_param(to_date),
-                last_modified=format_time(last_modified) if last_modified else None,
+                from_date=window[0],
+                to_date=window[1],
+                last_modified=since,
                 tzid=tzid,
                 only_managed=only_managed,
                 include_managed=include_managed,
@@ -101,11 +106,12 @@ class EventCalls(ClientCore):
     ) -> Iterator[FreeBusyPeriod]:
         """Free/busy blocks, following every ``next_page`` (lazy)."""
         sdk = self._sdk(access_token)
+        window = _date_param(from_date), _date_param(to_date)
         with sdk_errors("free_busy"):
             first = sdk.read_free_busy(
                 calendar_ids=tuple(calendar_ids or ()),
-                from_date=_date_param(from_date),
-                to_date=_date_param(to_date),
+                from_date=window[0],
+                to_date=window[1],
                 tzid=tzid,
                 include_managed=include_managed,
                 automatic_pagination=False,

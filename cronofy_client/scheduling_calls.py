@@ -66,8 +66,9 @@ class SchedulingCalls(ClientCore):
         calendar_ids: Sequence[str] | None = None,
     ) -> Channel:
         """``POST /v1/channels`` (an identical request returns the existing channel)."""
+        sdk = self._sdk(access_token)
         with sdk_errors("create_channel"):
-            data = self._sdk(access_token).create_notification_channel(
+            data = sdk.create_notification_channel(
                 callback_url, calendar_ids=list(calendar_ids or ()), only_managed=only_managed
             )
         with unexpected_response("create_channel"):
@@ -75,15 +76,17 @@ class SchedulingCalls(ClientCore):
 
     def list_channels(self, access_token: str) -> list[Channel]:
         """``GET /v1/channels``."""
+        sdk = self._sdk(access_token)
         with sdk_errors("list_channels"):
-            data = self._sdk(access_token).list_notification_channels()
+            data = sdk.list_notification_channels()
         with unexpected_response("list_channels"):
             return [Channel.from_json(c) for c in data]
 
     def close_channel(self, access_token: str, channel_id: str) -> None:
         """``DELETE /v1/channels/{channel_id}``."""
+        sdk = self._sdk(access_token)
         with sdk_errors("close_channel"):
-            self._sdk(access_token).close_notification_channel(channel_id)
+            sdk.close_notification_channel(channel_id)
 
     # -- Enterprise Connect ----------------------------------------------------------------
 
@@ -108,8 +111,9 @@ class SchedulingCalls(ClientCore):
             return
         for start in range(0, len(requests), SERVICE_ACCOUNT_BATCH):
             chunk = requests[start : start + SERVICE_ACCOUNT_BATCH]
+            bodies = [r.to_json() for r in chunk]
             with sdk_errors("service_account_authorizations"):
-                sdk.authorize_multiple_accounts_via_service_account([r.to_json() for r in chunk])
+                sdk.authorize_multiple_accounts_via_service_account(bodies)
             log.info("Requested %d service-account authorizations", len(chunk))
 
     # -- Smart Invites (client secret as bearer) --------------------------------------------
@@ -125,11 +129,12 @@ class SchedulingCalls(ClientCore):
     ) -> SmartInvite:
         """Create or update a Smart Invite; send the returned ``icalendar`` yourself."""
         organizer = {"name": organizer_name} if organizer_name else None
+        sdk, body = self._sdk(), event.to_json()
         with sdk_errors("upsert_smart_invite"):
-            data = self._sdk().upsert_smart_invite(
+            data = sdk.upsert_smart_invite(
                 smart_invite_id,
                 {"email": recipient_email},
-                event.to_json(),
+                body,
                 callback_url=callback_url,
                 organizer=organizer,
             )
@@ -138,14 +143,16 @@ class SchedulingCalls(ClientCore):
 
     def cancel_smart_invite(self, smart_invite_id: str, recipient_email: str) -> SmartInvite:
         """Cancel a Smart Invite; send the returned cancellation ``icalendar`` yourself."""
+        sdk = self._sdk()
         with sdk_errors("cancel_smart_invite"):
-            data = self._sdk().cancel_smart_invite(smart_invite_id, {"email": recipient_email})
+            data = sdk.cancel_smart_invite(smart_invite_id, {"email": recipient_email})
         with unexpected_response("cancel_smart_invite"):
             return SmartInvite.from_json(data)
 
     def smart_invite_status(self, smart_invite_id: str, recipient_email: str) -> SmartInvite:
         """``GET /v1/smart_invites``: the recipient's status and replies."""
+        sdk = self._sdk()
         with sdk_errors("smart_invite_status"):
-            data = self._sdk().get_smart_invite(smart_invite_id, recipient_email)
+            data = sdk.get_smart_invite(smart_invite_id, recipient_email)
         with unexpected_response("smart_invite_status"):
             return SmartInvite.from_json(data)

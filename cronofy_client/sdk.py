@@ -76,9 +76,16 @@ class SdkClient(pycronofy.Client):  # type: ignore[misc]  # pycronofy is untyped
 
 @contextmanager
 def sdk_errors(what: str) -> Iterator[None]:
-    """Translate any pycronofy exception (validation, date formats) into ``CronofyError``."""
+    """Turn pycronofy's own exceptions, and its failures to read a response, into ``CronofyError``.
+
+    pycronofy calls ``response.json()[key]`` itself, so a non-JSON or oddly shaped 2xx body
+    surfaces here as ValueError/KeyError/TypeError. Build arguments before entering.
+    """
     try:
         yield
     except PyCronofyException as exc:
         log.warning("pycronofy refused %s: %s", what, type(exc).__name__)
         raise CronofyError(f"pycronofy refused {what}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("Unexpected Cronofy response for %s: %s", what, type(exc).__name__)
+        raise CronofyError(f"Unexpected Cronofy response for {what}") from exc
