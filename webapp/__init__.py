@@ -1,0 +1,112 @@
+"""The calendar bridge web app: ``create_app(config=None, *, clients=None)``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from webapp.clients import SANDBOX_MOUNT_PATH, Clients, build_clients, build_sandbox_app
+from webapp.config import build_config
+from webapp.extensions import csrf, db, init_celery, limiter, login_manager, migrate
+from webapp.http_security import install_security_headers
+from webapp.logging_config import configure_logging
+from webapp.models import User
+from webapp.security import TokenCipher
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, clients: Clients | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding it (tests)."""
+    overrides = dict(config or {})
+    instance = overrides.get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance or PROJECT_ROOT / "instance").resolve()),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(
+        build_config(os.environ, overrides, instance_path=Path(app.instance_path), debug=app.debug)
+    )
+    configure_logging(app.config["LOG_LEVEL"])
+    _init_extensions(app)
+    app.extensions["token_cipher"] = TokenCipher(app.config["TOKEN_ENCRYPTION_KEYS"])
+    app.extensions["clients"] = clients if clients is not None else build_clients(app.config)
+    _register_blueprints(app)
+    install_security_headers(app, cronofy_app_url=_cronofy_app_url(app))
+    if app.config["CRONOFY_SANDBOX"] and app.config["SANDBOX_MOUNT"]:
+        _mount_sandbox(app)
+    log.info("app ready (mode=%s)", app.config["BRIDGE_MODE"])
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_celery(app)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        return db.session.get(User, int(user_id))
+    except ValueError:
+        return None
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite enforces foreign keys only when asked, per connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.cli import register_cli
+    from webapp.views import auth, dashboard, health
+    from webapp.views.errors import register_error_handlers
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(health.bp)
+    register_error_handlers(app)
+    register_cli(app)
+
+
+def _cronofy_app_url(app: Flask) -> str | None:
+    cronofy = app.extensions["clients"].cronofy
+    url = getattr(cronofy, "app_base_url", None)
+    return url if isinstance(url, str) else app.config.get("CRONOFY_APP_BASE_URL")
+
+
+def _mount_sandbox(app: Flask) -> None:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    sandbox = build_sandbox_app(app.config)
+    app.extensions["cronofy_sandbox"] = sandbox
+    app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, {SANDBOX_MOUNT_PATH: sandbox}
+    )
+    log.info("cronofy sandbox mounted at %s", SANDBOX_MOUNT_PATH)

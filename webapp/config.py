@@ -1,0 +1,232 @@
+"""Configuration: every environment variable, named once, with its default.
+
+Two ways to run (DESIGN §3):
+
+* **demo / embedded** (``BRIDGE_ENV=demo``, what ``make run`` sets): SQLite in ``instance/``,
+  Celery eager, the Cronofy sandbox mounted in-process, a Bookly demo SQLite file, mail
+  captured. Secrets are generated once and kept in ``instance/demo-secrets.json``.
+* **production** (the default): ``SECRET_KEY``, ``TOKEN_ENCRYPTION_KEYS``, ``DATABASE_URL``
+  and the Cronofy credentials (unless ``CRONOFY_SANDBOX=1``) are required; a missing one stops
+  start-up with a message naming the variable.
+
+Tests pass ``TESTING=True`` in the ``config`` mapping of ``create_app``; testing gets the demo
+defaults with throwaway secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+
+log = logging.getLogger(__name__)
+
+DEMO_ENV = "demo"
+PRODUCTION_ENV = "production"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot start the service; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One environment variable: its name, default (None = unset) and meaning."""
+
+    name: str
+    default: str | None
+    doc: str
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("BRIDGE_ENV", PRODUCTION_ENV, "`production` (default) or `demo` (embedded defaults)"),
+    EnvVar("SECRET_KEY", None, "Flask session signing key, >= 32 characters"),
+    EnvVar("DATABASE_URL", None, "our database; demo: sqlite:///instance/bridge.sqlite3"),
+    EnvVar("CELERY_BROKER_URL", None, "Redis URL for Celery; unset: tasks run in-process"),
+    EnvVar("CRONOFY_CLIENT_ID", None, "Cronofy OAuth client id; unset: sandbox mode"),
+    EnvVar("CRONOFY_CLIENT_SECRET", None, "Cronofy OAuth client secret"),
+    EnvVar("CRONOFY_PREVIOUS_CLIENT_SECRETS", "", "comma-separated secrets still accepted"),
+    EnvVar("CRONOFY_DATA_CENTER", "us", "us, uk, de, au, ca or sg"),
+    EnvVar("CRONOFY_API_BASE_URL", None, "override of the API host (default from data center)"),
+    EnvVar("CRONOFY_APP_BASE_URL", None, "override of the browser-facing authorize host"),
+    EnvVar("CRONOFY_SANDBOX", None, "1: use the mounted sandbox even in production"),
+    EnvVar("BOOKLY_DATABASE_URL", None, "Bookly's MariaDB; demo: instance/bookly-demo.sqlite3"),
+    EnvVar("BOOKLY_TABLE_PREFIX", "wp_", "WordPress table prefix"),
+    EnvVar("TOKEN_ENCRYPTION_KEYS", None, "comma-separated Fernet keys, newest first"),
+    EnvVar("PUBLIC_BASE_URL", "http://127.0.0.1:5000", "public URL; https turns on Secure/HSTS"),
+    EnvVar("MAIL_URL", None, "smtp://user:pass@host:port; unset: mail is captured"),
+    EnvVar("MAIL_FROM", "Calendar bridge <no-reply@localhost>", "sender of our e-mails"),
+    EnvVar("RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage (redis://... to share)"),
+    EnvVar("LOG_LEVEL", "INFO", "root log level"),
+    EnvVar("INSTANCE_PATH", None, "folder for SQLite files and demo secrets (default instance/)"),
+)
+
+
+def env_defaults() -> dict[str, str | None]:
+    """Every variable's default, by name."""
+    return {var.name: var.default for var in ENV_VARS}
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, str | None]:
+    """Read each known variable by name (never by prefix), empty strings count as unset."""
+    values = env_defaults()
+    for var in ENV_VARS:
+        raw = environ.get(var.name, "").strip()
+        if raw:
+            values[var.name] = raw
+    return values
+
+
+def _split_list(raw: str | Sequence[str] | None) -> tuple[str, ...]:
+    parts = (raw or "").split(",") if isinstance(raw, str | None) else raw
+    return tuple(part.strip() for part in parts if part.strip())
+
+
+def _truthy(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _demo_secrets(instance_path: Path) -> dict[str, str]:
+    """Secrets generated on first demo start and reused afterwards (tokens stay readable)."""
+    path = instance_path / "demo-secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return stored
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode("ascii"),
+        "CRONOFY_CLIENT_SECRET": "CRN_sandbox_" + secrets.token_urlsafe(24),
+    }
+    instance_path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(values, handle)
+    log.info("generated demo secrets in %s", path)
+    return values
+
+
+def _throwaway_secrets() -> dict[str, str]:
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode("ascii"),
+        "CRONOFY_CLIENT_SECRET": "CRN_sandbox_" + secrets.token_urlsafe(24),
+    }
+
+
+def _require(values: Mapping[str, Any], name: str, why: str) -> None:
+    if not values.get(name):
+        raise ConfigError(f"{name} is not set: {why}")
+
+
+def validate_production(values: Mapping[str, Any]) -> None:
+    """Refuse to start in production when a secret or a required URL is missing."""
+    _require(values, "SECRET_KEY", "set a random value of at least 32 characters")
+    if len(str(values["SECRET_KEY"])) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} chars")
+    _require(values, "TOKEN_ENCRYPTION_KEYS", "set one or more Fernet keys, newest first")
+    for key in _split_list(values["TOKEN_ENCRYPTION_KEYS"]):
+        try:
+            Fernet(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raise ConfigError("TOKEN_ENCRYPTION_KEYS holds a value that is not a Fernet key") from None
+    _require(values, "DATABASE_URL", "set the PostgreSQL URL of our database")
+    if not _truthy(values.get("CRONOFY_SANDBOX")):
+        _require(values, "CRONOFY_CLIENT_ID", "set it, or CRONOFY_SANDBOX=1 for the sandbox")
+        _require(values, "CRONOFY_CLIENT_SECRET", "set the Cronofy OAuth client secret")
+
+
+def _mode(values: Mapping[str, Any], overrides: Mapping[str, Any], debug: bool) -> str:
+    if overrides.get("TESTING"):
+        return "testing"
+    if values.get("BRIDGE_ENV") == DEMO_ENV or debug:
+        return DEMO_ENV
+    if values.get("BRIDGE_ENV") != PRODUCTION_ENV:
+        raise ConfigError(f"BRIDGE_ENV must be '{DEMO_ENV}' or '{PRODUCTION_ENV}'")
+    return PRODUCTION_ENV
+
+
+def _fill_embedded_defaults(values: dict[str, Any], mode: str, instance_path: Path) -> None:
+    """Demo and testing: generated secrets, SQLite files, sandbox Cronofy."""
+    generated = _demo_secrets(instance_path) if mode == DEMO_ENV else _throwaway_secrets()
+    for name in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEYS"):
+        values[name] = values[name] or generated[name]
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = f"sqlite:///{instance_path / 'bridge.sqlite3'}"
+    if mode == DEMO_ENV and not values["BOOKLY_DATABASE_URL"]:
+        values["BOOKLY_DATABASE_URL"] = f"sqlite:///{instance_path / 'bookly-demo.sqlite3'}"
+    if mode == DEMO_ENV:
+        values["CRONOFY_SANDBOX_DATABASE"] = str(instance_path / "cronofy-sandbox.sqlite3")
+    if not values["CRONOFY_CLIENT_ID"]:
+        values["CRONOFY_SANDBOX"] = "1"
+        values["CRONOFY_CLIENT_ID"] = "sandbox-client"
+        values["CRONOFY_CLIENT_SECRET"] = (
+            values["CRONOFY_CLIENT_SECRET"] or generated["CRONOFY_CLIENT_SECRET"]
+        )
+
+
+def _cookie_settings(public_base_url: str) -> dict[str, Any]:
+    https = urlsplit(public_base_url).scheme == "https"
+    return {
+        # __Host- needs Secure; the plain-http demo on 127.0.0.1 must still log in.
+        "SESSION_COOKIE_NAME": "__Host-session" if https else "bridge_session",
+        "SESSION_COOKIE_SECURE": https,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_PATH": "/",
+        "REMEMBER_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "HTTPS": https,
+    }
+
+
+def build_config(
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any],
+    *,
+    instance_path: Path,
+    debug: bool = False,
+) -> dict[str, Any]:
+    """Turn the environment (plus explicit overrides) into the Flask config of the app."""
+    values: dict[str, Any] = read_environment(environ)
+    values.update({k: v for k, v in overrides.items() if k in values})
+    mode = _mode(values, overrides, debug)
+    if mode == PRODUCTION_ENV:
+        validate_production(values)
+    else:
+        _fill_embedded_defaults(values, mode, instance_path)
+    public = str(values["PUBLIC_BASE_URL"]).rstrip("/")
+    config: dict[str, Any] = dict(values)
+    config.update(_cookie_settings(public))
+    config.update(
+        {
+            "BRIDGE_MODE": mode,
+            "PUBLIC_BASE_URL": public,
+            "SQLALCHEMY_DATABASE_URI": values["DATABASE_URL"],
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "CRONOFY_SANDBOX": _truthy(values.get("CRONOFY_SANDBOX")),
+            "CRONOFY_PREVIOUS_CLIENT_SECRETS": _split_list(
+                values["CRONOFY_PREVIOUS_CLIENT_SECRETS"]
+            ),
+            "TOKEN_ENCRYPTION_KEYS": _split_list(values["TOKEN_ENCRYPTION_KEYS"]),
+            "RATELIMIT_STORAGE_URI": values["RATELIMIT_STORAGE_URL"],
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "SANDBOX_MOUNT": True,
+            "MAX_CONTENT_LENGTH": 1024 * 1024,
+            "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+            "LOGIN_FAILURES_PER_ACCOUNT": "5 per minute",
+            "LOGIN_FAILURES_PER_IP": "20 per minute",
+        }
+    )
+    config.update({k: v for k, v in overrides.items() if k not in values})
+    return config

@@ -1,0 +1,1 @@
+"""Domain logic: typed functions over models and clients, no Flask request objects."""

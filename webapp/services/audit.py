@@ -1,0 +1,36 @@
+"""The audit log: who did what to what (never passwords, tokens or codes)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from webapp.extensions import db
+from webapp.models import AuditEvent, User
+
+log = logging.getLogger(__name__)
+
+ANONYMOUS = "anonymous"
+SYSTEM = "system"
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None = None,
+    actor_label: str | None = None,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (the caller commits)."""
+    event = AuditEvent(
+        action=action,
+        actor_user_id=actor.id if actor else None,
+        actor_label=actor_label or (actor.email if actor else SYSTEM),
+        organisation_id=actor.organisation_id if actor else None,
+        target=target[:254],
+        details=details or {},
+    )
+    db.session.add(event)
+    log.info("audit %s (actor id=%s)", action, event.actor_user_id)
+    return event

@@ -1,0 +1,1 @@
+"""Blueprints, one per area; thin: parse, call one service, respond."""

@@ -1,0 +1,38 @@
+"""The page a person lands on after login."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from webapp.extensions import db
+from webapp.models import Role, User
+
+bp = Blueprint("dashboard", __name__)
+
+# The connect blueprint (issue 6) serves this path; a plain link keeps this page independent.
+CONNECT_PATH = "/connect"
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    """Instructors see their calendar status; admins see their organisation."""
+    user: User = current_user
+    if user.is_admin:
+        instructors = db.session.scalars(
+            sa.select(User)
+            .where(User.organisation_id == user.organisation_id, User.role == Role.INSTRUCTOR)
+            .options(selectinload(User.connection))
+            .order_by(User.email)
+        ).all()
+        return render_template("dashboard/admin.html", user=user, instructors=instructors)
+    return render_template(
+        "dashboard/instructor.html",
+        user=user,
+        connection=user.connection,
+        connect_path=CONNECT_PATH,
+    )
