@@ -35,13 +35,25 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
 
 
 def _register(app: Flask, config: SandboxConfig) -> None:
-    from cronofy_sandbox import oauth, ui
+    from cronofy_sandbox import (
+        api_accounts,
+        api_availability,
+        api_channels,
+        api_events,
+        api_smart_invites,
+        oauth,
+        ui,
+    )
     from cronofy_sandbox.gatekeeper import install
 
     install(app)
-    for blueprint in (oauth.bp, ui.bp):
+    blueprints = (
+        oauth.bp, api_accounts.bp, api_events.bp, api_availability.bp, api_channels.bp,
+        api_smart_invites.bp, ui.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    if False:
+    if config.enable_control_api:
         from cronofy_sandbox import control
 
         app.register_blueprint(control.bp)

@@ -51,11 +51,10 @@ def profile_calendars(store: Store, profile_id: str) -> list[sqlite3.Row]:
 
 
 def account_calendars(store: Store, sub: str) -> list[tuple[sqlite3.Row, sqlite3.Row]]:
-    """(profile, calendar) pairs of every linked, connected profile of the account."""
+    """(profile, calendar) pairs of every linked profile (disconnected ones stay listed)."""
     pairs = []
     for profile in linked_profiles(store, sub):
-        if profile["connected"]:
-            pairs.extend((profile, cal) for cal in profile_calendars(store, profile["profile_id"]))
+        pairs.extend((profile, cal) for cal in profile_calendars(store, profile["profile_id"]))
     return pairs
 
 

@@ -69,3 +69,21 @@ def not_found() -> ApiError:
 def oauth_error(error: str, status: int = 400) -> ApiError:
     """An RFC 6749 error body on the token endpoint (invalid_grant, invalid_client...)."""
     return ApiError(status, {"error": error}, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+class FieldErrors:
+    """Collects 422 field errors so one response can report several fields."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[dict[str, str]]] = {}
+
+    def add(self, field: str, key: str, description: str) -> None:
+        """Record one error for `field` (key without the `errors.` prefix)."""
+        self.errors.setdefault(field, []).append(
+            {"key": f"errors.{key}", "description": description}
+        )
+
+    def raise_if_any(self) -> None:
+        """Raise a 422 if anything was recorded."""
+        if self.errors:
+            raise ValidationFailed(self.errors)

@@ -1,0 +1,193 @@
+"""The control API for tests and demos (/control/...), JSON in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from cronofy_sandbox import control_people, external_changes, grants, push
+from cronofy_sandbox.errors import ApiError, invalid
+from cronofy_sandbox.state import get_sandbox
+from cronofy_sandbox.timefmt import TimeFormatError, parse_time
+
+bp = Blueprint("control", __name__, url_prefix="/control")
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _times(body: dict[str, Any]) -> tuple[Any, Any]:
+    try:
+        return parse_time(body.get("start")), parse_time(body.get("end"))
+    except TimeFormatError as exc:
+        raise invalid("start", "invalid", str(exc)) from exc
+
+
+@bp.post("/reset")
+def reset() -> ResponseReturnValue:
+    """Empty every table; re-seed the demo people unless {"seed_demo": false}."""
+    control_people.reset(get_sandbox(), seed=bool(_body().get("seed_demo", True)))
+    return jsonify({"ok": True})
+
+
+@bp.get("/people")
+def people() -> ResponseReturnValue:
+    """Every person with their sub, profiles and calendars."""
+    return jsonify({"people": control_people.describe_all(get_sandbox().store)})
+
+
+@bp.post("/people")
+def add_person() -> ResponseReturnValue:
+    """Seed one person: {"email", "name", "tzid"?, "with_events"?}."""
+    body = _body()
+    if not body.get("email") or not body.get("name"):
+        raise invalid("email", "required", "email and name are required")
+    return jsonify(control_people.add(get_sandbox(), body)), 201
+
+
+@bp.post("/events")
+def add_events() -> ResponseReturnValue:
+    """Add external events: {"calendar_id", "events": [{summary,start,end,...}], "notify"?}."""
+    body = _body()
+    specs = body.get("events") or [body]
+    uids = []
+    sandbox = get_sandbox()
+    for index, spec in enumerate(specs):
+        start, end = _times(spec)
+        try:
+            uids.append(external_changes.add(
+                sandbox, str(body.get("calendar_id")), summary=spec.get("summary", "Busy"),
+                start=start, end=end, description=spec.get("description", ""),
+                transparency=spec.get("transparency", "opaque"),
+                status=spec.get("status", "confirmed"),
+                # One change notification per request, like a provider sync batch.
+                notify=bool(body.get("notify", True)) and index == len(specs) - 1,
+            ))
+        except external_changes.UnknownCalendar as exc:
+            raise ApiError(404, {"error": "unknown calendar"}) from exc
+    return jsonify({"event_uids": uids}), 201
+
+
+@bp.patch("/events/<event_uid>")
+def move_event(event_uid: str) -> ResponseReturnValue:
+    """Move an external event: {"start", "end"}."""
+    start, end = _times(_body())
+    try:
+        external_changes.move(get_sandbox(), event_uid, start, end)
+    except external_changes.UnknownEvent as exc:
+        raise ApiError(404, {"error": "unknown external event"}) from exc
+    return jsonify({"ok": True})
+
+
+@bp.delete("/events/<event_uid>")
+def delete_event(event_uid: str) -> ResponseReturnValue:
+    """Delete an external event."""
+    try:
+        external_changes.delete(get_sandbox(), event_uid)
+    except external_changes.UnknownEvent as exc:
+        raise ApiError(404, {"error": "unknown external event"}) from exc
+    return jsonify({"ok": True})
+
+
+@bp.get("/events")
+def list_events() -> ResponseReturnValue:
+    """Every event of a calendar (?calendar_id=), managed and external, deleted included."""
+    rows = get_sandbox().store.query(
+        "SELECT * FROM events WHERE calendar_id = ? ORDER BY start", (request.args.get("calendar_id"),)
+    )
+    keep = ("event_uid", "event_id", "summary", "start", "end", "managed", "deleted", "delivery")
+    return jsonify({"events": [{k: row[k] for k in keep} for row in rows]})
+
+
+@bp.get("/requests")
+def requests_log() -> ResponseReturnValue:
+    """API calls received: method, path, auth kind, status (never credentials)."""
+    rows = get_sandbox().store.query("SELECT * FROM request_log ORDER BY id")
+    return jsonify({"requests": [dict(row) for row in rows]})
+
+
+@bp.delete("/requests")
+def clear_requests() -> ResponseReturnValue:
+    """Forget the request log."""
+    get_sandbox().store.execute("DELETE FROM request_log")
+    return Response(b"", status=204)
+
+
+@bp.post("/faults")
+def add_fault() -> ResponseReturnValue:
+    """Next `count` API calls (under `path_prefix`) answer `status` (0 = latency only)."""
+    body = _body()
+    status = int(body.get("status", 500))
+    if status not in (0, 429, 500, 502, 503, 504):
+        raise invalid("status", "invalid", "status must be 0, 429, 500, 502, 503 or 504")
+    fault_id = get_sandbox().store.execute(
+        "INSERT INTO faults (status, remaining, latency_ms, path_prefix) VALUES (?, ?, ?, ?)",
+        (status, int(body.get("count", 1)), int(body.get("latency_ms", 0)),
+         str(body.get("path_prefix", ""))),
+    )
+    return jsonify({"fault_id": fault_id}), 201
+
+
+@bp.delete("/faults")
+def clear_faults() -> ResponseReturnValue:
+    """Remove every pending fault."""
+    get_sandbox().store.execute("DELETE FROM faults")
+    return Response(b"", status=204)
+
+
+@bp.post("/rate_limits")
+def rate_limits() -> ResponseReturnValue:
+    """Turn enforcement of 50/s + 500/min on or off: {"enabled": bool}."""
+    enabled = bool(_body().get("enabled", True))
+    get_sandbox().store.execute(
+        "INSERT OR REPLACE INTO settings (key, value) VALUES ('rate_limits', ?)",
+        ("1" if enabled else "0",),
+    )
+    return jsonify({"enabled": enabled})
+
+
+@bp.post("/revoke_refresh_token")
+def revoke_refresh_token() -> ResponseReturnValue:
+    """Revoke a grant as if the person removed access at Cronofy: {"refresh_token"}."""
+    grants.revoke_token(get_sandbox().store, str(_body().get("refresh_token", "")))
+    return jsonify({"ok": True})
+
+
+@bp.post("/expire_access_tokens")
+def expire_access_tokens() -> ResponseReturnValue:
+    """Expire access tokens now: all, or {"sub": ...}'s."""
+    count = grants.expire_access_tokens(get_sandbox().store, _body().get("sub"))
+    return jsonify({"expired": count})
+
+
+@bp.post("/profiles/<profile_id>/disconnect")
+def disconnect_profile(profile_id: str) -> ResponseReturnValue:
+    """Mark a profile disconnected and send profile_disconnected."""
+    sandbox = get_sandbox()
+    row = sandbox.store.one("SELECT sub FROM profiles WHERE profile_id = ?", (profile_id,))
+    if row is None:
+        raise ApiError(404, {"error": "unknown profile"})
+    sandbox.store.execute("UPDATE profiles SET connected = 0 WHERE profile_id = ?", (profile_id,))
+    return jsonify({"notified": push.notify_profile_disconnected(sandbox, row["sub"])})
+
+
+@bp.get("/mailbox")
+def mailbox() -> ResponseReturnValue:
+    """E-mailed invites, optionally for one ?recipient=."""
+    recipient = request.args.get("recipient")
+    rows = get_sandbox().store.query(
+        "SELECT * FROM mailbox WHERE (? IS NULL OR lower(recipient) = lower(?)) ORDER BY id",
+        (recipient, recipient),
+    )
+    return jsonify({"messages": [dict(row) for row in rows]})
+
+
+@bp.get("/deliveries")
+def deliveries() -> ResponseReturnValue:
+    """Outbound callbacks and their outcome."""
+    rows = get_sandbox().store.query("SELECT * FROM deliveries ORDER BY id")
+    return jsonify({"deliveries": [dict(row) for row in rows]})

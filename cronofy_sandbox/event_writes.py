@@ -1,0 +1,117 @@
+"""Upsert and delete of managed events (§5.2–5.4), honouring the profile's access mode."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from cronofy_sandbox import calendar_events, invites
+from cronofy_sandbox.errors import ApiError, FieldErrors, forbidden, invalid
+from cronofy_sandbox.store import Store
+from cronofy_sandbox.timefmt import EventTime, TimeFormatError, parse_event_time, stored_to_instant, zone
+
+
+def _text(body: dict[str, Any], name: str, limit: int, errors: FieldErrors, *, required: bool) -> None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            errors.add(name, "required", f"{name} must be specified")
+        return
+    if not isinstance(value, str):
+        errors.add(name, "invalid", f"{name} must be a string")
+    elif len(value) > limit:
+        errors.add(name, "too_long", f"{name} must be at most {limit} characters")
+    elif required and not value.strip():
+        errors.add(name, "required", f"{name} must be specified")
+
+
+def _time(body: dict[str, Any], name: str, errors: FieldErrors) -> EventTime | None:
+    if body.get(name) is None:
+        errors.add(name, "required", f"{name} must be specified")
+        return None
+    try:
+        return parse_event_time(body[name])
+    except TimeFormatError:
+        errors.add(name, "invalid", f"{name} must be a Time, a Date or a time object")
+        return None
+
+
+def validate_upsert(body: dict[str, Any]) -> tuple[EventTime, EventTime]:
+    """Check an upsert body; raise 422 listing every bad field."""
+    errors = FieldErrors()
+    if body.get("event_id") is None:
+        errors.add("event_id", "required", "event_id must be specified")
+    elif not isinstance(body["event_id"], str) or not body["event_id"]:
+        errors.add("event_id", "invalid", "event_id must be a non-empty string")
+    _text(body, "summary", 1024, errors, required=True)
+    _text(body, "description", 4096, errors, required=False)
+    start, end = _time(body, "start", errors), _time(body, "end", errors)
+    if body.get("tzid") is not None:
+        try:
+            zone(body["tzid"])
+        except TimeFormatError:
+            errors.add("tzid", "invalid", "tzid must be a known IANA time zone")
+    if body.get("transparency", "opaque") not in ("opaque", "transparent"):
+        errors.add("transparency", "invalid", "transparency must be opaque or transparent")
+    if start and end:
+        if start.all_day != end.all_day:
+            errors.add("end", "invalid", "start and end must both be dates or both be times")
+        elif stored_to_instant(end.stored()) <= stored_to_instant(start.stored()):
+            errors.add("end", "invalid", "end must be after start")
+    errors.raise_if_any()
+    assert start is not None and end is not None
+    return start, end
+
+
+def _attendees(body: dict[str, Any]) -> list[dict[str, str]]:
+    invite = (body.get("attendees") or {}).get("invite") or []
+    return [
+        {"email": a.get("email", ""), "display_name": a.get("display_name", a.get("email", "")),
+         "status": "needs_action"}
+        for a in invite if isinstance(a, dict)
+    ]
+
+
+def check_writable(profile: sqlite3.Row, cal: sqlite3.Row) -> None:
+    """Refuse writes to read-only/deleted calendars (422) and disconnected profiles (423).
+
+    The reference only says "only write to calendars with calendar_readonly=false"; the
+    status Cronofy returns is not documented, so the sandbox reports it as a 422 on the
+    calendar_id ([INF]).
+    """
+    if cal["readonly"] or cal["deleted"]:
+        raise invalid("calendar_id", "calendar_readonly", "The calendar is read-only")
+    if not profile["connected"]:
+        raise ApiError(423)
+
+
+def upsert(store: Store, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
+    """Create or update the app's event; in free/busy and no-calendar modes, mail an invite."""
+    if "event_uid" in body and "event_id" not in body:
+        # Editing external events needs elevated (unrestricted) permission (§2.7, §5.2).
+        raise forbidden("unrestricted")
+    start, end = validate_upsert(body)
+    check_writable(profile, cal)
+    mode = profile["access_mode"]
+    fields = {**body, "attendees": _attendees(body)}
+    delivery = "calendar" if mode == "read_write" else "invite"
+    uid, _ = calendar_events.upsert_managed(store, cal["calendar_id"], fields, start, end, delivery)
+    if delivery == "invite":
+        event = calendar_events.by_uid(store, uid)
+        assert event is not None
+        invites.mail_event(store, event, profile["profile_name"], cancel=False)
+
+
+def delete(store: Store, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
+    """Delete the app's event by event_id (unknown ids are accepted silently, as 202)."""
+    if body.get("event_uid") and not body.get("event_id"):
+        raise forbidden("unrestricted")
+    if not isinstance(body.get("event_id"), str) or not body["event_id"]:
+        raise invalid("event_id", "required", "event_id must be specified")
+    check_writable(profile, cal)
+    event = calendar_events.managed(store, cal["calendar_id"], body["event_id"])
+    if event is None or event["deleted"]:
+        return
+    calendar_events.mark_deleted(store, event["event_uid"])
+    if event["delivery"] == "invite":
+        invites.mail_event(store, event, profile["profile_name"], cancel=True)
