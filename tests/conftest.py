@@ -15,7 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.webapp_fixtures", "tests.sandbox_fixtures"]
+pytest_plugins: list[str] = [
+    "tests.webapp_fixtures",
+    "tests.sandbox_fixtures",
+    "tests.bookly_fixtures",
+]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
