@@ -51,10 +51,10 @@ def hhmm(value: str) -> timedelta:
 
 def local(value: str) -> datetime:
     """``"2026-11-24 10:00"`` -> naive datetime (Bookly's site-local storage)."""
-    return datetime.strptime(value, "%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(value)
 
 
-WEEKDAYS = {d: ("08:00", "18:00") for d in range(2, 7)}  # Bookly's default: Mon-Fri 8-18
+WEEKDAYS = dict.fromkeys(range(2, 7), ("08:00", "18:00"))  # Bookly's default: Mon-Fri 8-18
 
 
 @dataclass
