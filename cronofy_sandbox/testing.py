@@ -22,7 +22,7 @@ TIMEOUT = 10.0
 def serve(app: Flask) -> Iterator[str]:
     """Serve `app` on 127.0.0.1:<free port> from a thread; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="cronofy-sandbox-http", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="cronofy-sandbox-http", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

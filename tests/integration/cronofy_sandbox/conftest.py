@@ -75,7 +75,7 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     """A callback receiver on 127.0.0.1:<free port>."""
     recv = Receiver()
-    thread = threading.Thread(target=recv.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=recv.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield recv
     recv.server.shutdown()
