@@ -114,11 +114,17 @@ def people(app: Flask) -> People:
     with app.app_context():
         org = accounts.get_or_create_organisation("Lightkeepers")
         instructor = accounts.create_user(
-            email=INSTRUCTOR_EMAIL, password=PASSWORD, role=Role.INSTRUCTOR,
-            organisation=org, name="Ada Lovelace",
+            email=INSTRUCTOR_EMAIL,
+            password=PASSWORD,
+            role=Role.INSTRUCTOR,
+            organisation=org,
+            name="Ada Lovelace",
         )
         admin = accounts.create_user(
-            email=ADMIN_EMAIL, password=PASSWORD, role=Role.ADMIN, organisation=org,
+            email=ADMIN_EMAIL,
+            password=PASSWORD,
+            role=Role.ADMIN,
+            organisation=org,
             name="Grace Admin",
         )
         return People(instructor_id=instructor.id, admin_id=admin.id)

@@ -61,12 +61,12 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
     csrf.init_app(app)
     limiter.init_app(app)
     init_celery(app)
 
 
-@login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     try:
         return db.session.get(User, int(user_id))

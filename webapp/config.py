@@ -137,7 +137,9 @@ def validate_production(values: Mapping[str, Any]) -> None:
         try:
             Fernet(key.encode("ascii"))
         except (ValueError, UnicodeEncodeError):
-            raise ConfigError("TOKEN_ENCRYPTION_KEYS holds a value that is not a Fernet key") from None
+            raise ConfigError(
+                "TOKEN_ENCRYPTION_KEYS holds a value that is not a Fernet key"
+            ) from None
     _require(values, "DATABASE_URL", "set the PostgreSQL URL of our database")
     if not _truthy(values.get("CRONOFY_SANDBOX")):
         _require(values, "CRONOFY_CLIENT_ID", "set it, or CRONOFY_SANDBOX=1 for the sandbox")

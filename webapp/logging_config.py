@@ -13,16 +13,16 @@ _configured = False
 _lock = threading.Lock()
 
 REDACTED = "[redacted]"
-_SECRET_NAMES = (
+_SENSITIVE_KEYS = (
     r"access_token|refresh_token|client_secret|code|state|password|token|secret|"
     r"token_encryption_keys|secret_key"
 )
-_SECRET_HEADERS = r"authorization|cronofy-hmac-sha256|cookie|set-cookie"
+_SENSITIVE_HEADERS = r"authorization|cronofy-hmac-sha256|cookie|set-cookie"
 # key=value (query strings, form bodies), "key": "value" (JSON) and Header: value forms.
 _PATTERNS = (
-    re.compile(rf"(?i)\b({_SECRET_NAMES})=([^&\s\"',;]+)"),
-    re.compile(rf"(?i)\"({_SECRET_NAMES}|{_SECRET_HEADERS})\"\s*:\s*\"([^\"]*)\""),
-    re.compile(rf"(?i)\b({_SECRET_HEADERS}):\s*((?:Bearer\s+)?[^\s,;]+)"),
+    re.compile(rf"(?i)\b({_SENSITIVE_KEYS})=([^&\s\"',;]+)"),
+    re.compile(rf"(?i)\"({_SENSITIVE_KEYS}|{_SENSITIVE_HEADERS})\"\s*:\s*\"([^\"]*)\""),
+    re.compile(rf"(?i)\b({_SENSITIVE_HEADERS}):\s*((?:Bearer\s+)?[^\s,;]+)"),
 )
 _FERNET_KEY = re.compile(r"\b[A-Za-z0-9_-]{43}=")
 

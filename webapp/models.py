@@ -166,15 +166,23 @@ class User(Base):
         return self.role is Role.ADMIN
 
 
-class CalendarConnection(Base):
+class EncryptedTokens:
+    """Mixin: an id and the two Fernet-encrypted token columns (``flask keys rotate``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    access_token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    refresh_token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+
+
+ENCRYPTED_TOKEN_COLUMNS = ("access_token_encrypted", "refresh_token_encrypted")
+
+
+class CalendarConnection(EncryptedTokens, Base):
     """One instructor's Cronofy connection (at most one per instructor)."""
 
     __tablename__ = "calendar_connections"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     # One Cronofy account never belongs to two people or tenants.
     cronofy_sub: Mapped[str] = mapped_column(sa.String(100), unique=True)
     cronofy_account_id: Mapped[str | None] = mapped_column(sa.String(100))
@@ -185,8 +193,6 @@ class CalendarConnection(Base):
     provider_service: Mapped[str | None] = mapped_column(sa.String(50))
     profile_id: Mapped[str | None] = mapped_column(sa.String(100))
     profile_name: Mapped[str | None] = mapped_column(sa.String(254))
-    access_token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
-    refresh_token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     scope: Mapped[str] = mapped_column(sa.String(255), default="")
     status: Mapped[ConnectionStatus] = mapped_column(
@@ -209,19 +215,16 @@ class CalendarConnection(Base):
     user: Mapped[User] = relationship(back_populates="connection")
 
 
-class ServiceAccount(Base):
+class ServiceAccount(EncryptedTokens, Base):
     """An organisation's Enterprise Connect service account."""
 
     __tablename__ = "service_accounts"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
         sa.ForeignKey("organisations.id", ondelete="CASCADE"), unique=True
     )
     cronofy_sub: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     data_center: Mapped[str] = mapped_column(sa.String(8))
-    access_token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
-    refresh_token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     scope: Mapped[str] = mapped_column(sa.String(255), default="")
     delegated_scope: Mapped[str] = mapped_column(sa.String(255), default="")
@@ -394,8 +397,5 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
-# Every column holding Fernet ciphertext, for `flask keys rotate`.
-ENCRYPTED_COLUMNS: dict[type[CalendarConnection] | type[ServiceAccount], tuple[str, ...]] = {
-    CalendarConnection: ("access_token_encrypted", "refresh_token_encrypted"),
-    ServiceAccount: ("access_token_encrypted", "refresh_token_encrypted"),
-}
+# Every model holding Fernet ciphertext (in ENCRYPTED_TOKEN_COLUMNS), for `flask keys rotate`.
+ENCRYPTED_MODELS: tuple[type[EncryptedTokens], ...] = (CalendarConnection, ServiceAccount)

@@ -13,10 +13,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 log = logging.getLogger(__name__)
 
-PASSWORD_METHOD = "scrypt"
+HASH_METHOD = "scrypt"
 STATE_TOKEN_BYTES = 32
 # Checked against when the e-mail is unknown, so timing does not reveal which accounts exist.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16), method=PASSWORD_METHOD)
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16), method=HASH_METHOD)
 
 
 class TokenDecryptError(Exception):
@@ -67,7 +67,7 @@ def digests_match(token: str, stored_digest: str) -> bool:
 
 def hash_password(password: str) -> str:
     """A salted scrypt hash of a password."""
-    return generate_password_hash(password, method=PASSWORD_METHOD)
+    return generate_password_hash(password, method=HASH_METHOD)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:

@@ -16,11 +16,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from webapp.access import current_account, login_required
 from webapp.extensions import limiter, login_account_key
 from webapp.services import accounts
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     """E-mail and password."""
 
     # Only compared with stored addresses, so no deliverability rules (demo.test must work).
@@ -96,7 +97,7 @@ def login() -> ResponseReturnValue:
 @login_required
 def logout() -> ResponseReturnValue:
     """End the session."""
-    accounts.record_logout(current_user)
+    accounts.record_logout(current_account())
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from webapp.access import current_account, login_required
 from webapp.extensions import db
 from webapp.models import Role, User
 
@@ -21,7 +21,7 @@ CONNECT_PATH = "/connect"
 @login_required
 def index() -> ResponseReturnValue:
     """Instructors see their calendar status; admins see their organisation."""
-    user: User = current_user
+    user = current_account()
     if user.is_admin:
         instructors = db.session.scalars(
             sa.select(User)

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ def handle_csrf_error(exc: CSRFError) -> Response:
 
 def handle_unexpected(exc: Exception) -> Response:
     """Anything unexpected: log it with the traceback, show a plain 500."""
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, InternalServerError.name, FRIENDLY[500])
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return error_response(500, "Internal Server Error", FRIENDLY[500])
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -94,9 +94,7 @@ def test_twenty_one_failures_from_one_address_get_429(client: FlaskClient) -> No
     assert statuses == [401] * 20 + [429]
 
 
-def test_login_form_post_without_csrf_token_gets_400(
-    client: FlaskClient, people: People
-) -> None:
+def test_login_form_post_without_csrf_token_gets_400(client: FlaskClient, people: People) -> None:
     response = client.post(
         "/login", data={"email": people.instructor_email, "password": people.password}
     )
