@@ -71,7 +71,9 @@ def is_idempotent(method: str, url: str, body: Mapping[str, Any] | None) -> bool
         return True
     # Upserting a managed event by event_id (or an external one by event_uid) is idempotent.
     is_event_upsert = "/v1/calendars/" in path and path.endswith("/events")
-    return is_event_upsert and bool(body) and ("event_id" in body or "event_uid" in body)  # type: ignore[operator]
+    if not is_event_upsert or body is None:
+        return False
+    return "event_id" in body or "event_uid" in body
 
 
 def query_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -122,6 +124,30 @@ class Transport:
     ) -> requests.Response:
         """Send one logical request (with retries when safe) and return the 2xx response."""
         safe = is_idempotent(method, url, json) if idempotent is None else idempotent
+        kwargs = self._request_kwargs(bearer, json, params)
+        max_retries = self.retry.max_retries if safe else 0
+        retry_number = 0
+        while True:
+            try:
+                return self._attempt(method.upper(), url, kwargs)
+            except (CronofyRateLimited, CronofyUnavailable) as exc:
+                retry_number += 1
+                delay = self._delay(retry_number, exc) if retry_number <= max_retries else None
+                if delay is None:
+                    raise
+                path = urlsplit(url).path
+                log.info(
+                    "Retrying Cronofy %s %s in %.2fs (retry %d)", method, path, delay, retry_number
+                )
+                self._sleep(delay)
+
+    def _request_kwargs(
+        self,
+        bearer: str | None,
+        json: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``Session.request``; the timeout is always set."""
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
@@ -132,28 +158,7 @@ class Transport:
         }
         if json is not None:
             kwargs["json"] = dict(json)
-        retries_left = self.retry.max_retries if safe else 0
-        retry_number = 0
-        while True:
-            try:
-                return self._attempt(method.upper(), url, kwargs)
-            except (CronofyRateLimited, CronofyUnavailable) as exc:
-                retry_number += 1
-                if retries_left <= 0:
-                    raise
-                delay = self._delay(retry_number, exc)
-                if delay is None:
-                    raise
-                retries_left -= 1
-                log.info(
-                    "Retrying Cronofy %s %s in %.2fs (retry %d, status %s)",
-                    method.upper(),
-                    urlsplit(url).path,
-                    delay,
-                    retry_number,
-                    exc.status,
-                )
-                self._sleep(delay)
+        return kwargs
 
     def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
         """One HTTP exchange after the rate limiter; raises mapped errors on failure."""

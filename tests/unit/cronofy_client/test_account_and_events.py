@@ -143,7 +143,7 @@ def test_upsert_event_sends_the_full_body(
         transparency="opaque",
         conferencing_profile_id="default",
     )
-    assert client.upsert_event(TOKEN, "cal_1", event) is None
+    client.upsert_event(TOKEN, "cal_1", event)
     assert body_of(api.calls[0]) == {
         "event_id": "booking-7731",
         "summary": "Intro call",
@@ -380,4 +380,5 @@ def test_free_busy_page_failure_is_retried(
 def test_event_parses_with_offset_times() -> None:
     event = Event.from_json({**EVENT, "start": "2031-03-04T10:30:00+01:00"})
     assert event.start == datetime(2031, 3, 4, 9, 30, tzinfo=UTC)
-    assert event.start.tzinfo is UTC  # type: ignore[union-attr]
+    assert isinstance(event.start, datetime)
+    assert event.start.tzinfo is UTC

@@ -313,7 +313,7 @@ def test_other_400_on_token_endpoint_is_a_plain_error(
 
 def test_revoke_by_refresh_token(api: responses.RequestsMock, client: CronofyClient) -> None:
     api.post(f"{API}/oauth/token/revoke", status=200, body="")
-    assert client.revoke(refresh_token="rt_1") is None
+    client.revoke(refresh_token="rt_1")
     assert json.loads(api.calls[0].request.body or b"") == {
         "client_id": "cid_test",
         "client_secret": "CRN_current_secret_for_tests",

@@ -24,7 +24,7 @@ from cronofy_client import (
 API = "https://api.cronofy.com"
 TOKEN = "acc_token_for_tests"
 CALENDARS = f"{API}/v1/calendars"
-CAL_BODY = {"calendars": []}
+CAL_BODY: dict[str, list[object]] = {"calendars": []}
 
 
 @pytest.mark.parametrize(
@@ -263,3 +263,35 @@ def test_unexpected_shape_is_a_cronofy_error(
     api.get(CALENDARS, json={"calendars": [{"no_id": True}]})
     with pytest.raises(CronofyError, match="calendars"):
         client.calendars(TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"),
+    [
+        ("GET", "/v1/events", None, True),
+        ("DELETE", "/v1/calendars/cal_1/events", {"event_id": "e"}, True),
+        ("POST", "/v1/calendars/cal_1/events", {"event_id": "e"}, True),
+        ("POST", "/v1/calendars/cal_1/events", {"summary": "no id"}, False),
+        ("POST", "/v1/availability", {}, True),
+        ("POST", "/v1/channels", {}, True),
+        ("POST", "/v1/smart_invites", {}, True),
+        ("POST", "/oauth/token/revoke", {}, True),
+        ("POST", "/oauth/token", {}, False),
+        ("POST", "/v1/calendars", {}, False),
+        ("POST", "/v1/service_account_authorizations", {}, False),
+        ("PATCH", "/v1/anything", {}, False),
+    ],
+)
+def test_retry_safety_classification(
+    method: str, path: str, body: dict[str, str] | None, expected: bool
+) -> None:
+    from cronofy_client.transport import is_idempotent
+
+    assert is_idempotent(method, f"{API}{path}", body) is expected
+
+
+def test_delete_is_retried(api: responses.RequestsMock, client: CronofyClient) -> None:
+    api.delete(f"{API}/v1/channels/chn_1", body=requests.ReadTimeout("slow"))
+    api.delete(f"{API}/v1/channels/chn_1", status=202)
+    client.close_channel(TOKEN, "chn_1")
+    assert len(api.calls) == 2

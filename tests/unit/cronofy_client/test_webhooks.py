@@ -149,7 +149,8 @@ def test_parse_enterprise_connect_success_and_failure() -> None:
         error_description="nope",
         state="u_9",
     )
-    assert not failed.succeeded  # type: ignore[union-attr]
+    assert isinstance(failed, EnterpriseConnectCallback)
+    assert not failed.succeeded
 
 
 def test_parse_smart_invite_callback_with_proposal() -> None:
