@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from bookly_client.errors import BooklyError, BooklyUnavailable
+from bookly_client.errors import BooklyError, BooklyUnavailable, IncompatibleSchema
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,9 @@ STRICT_SQL_MODE = (
     "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"
 )
 _READY = "bookly_client_session_ready"
+# MariaDB "unknown column" / "no such table"; SQLite says so in the message.
+_SCHEMA_ERRORS = (1054, 1146)
+_SQLITE_SCHEMA_WORDS = ("no such table", "no such column", "has no column")
 
 
 def is_mysql(bind: sa.Engine | sa.Connection) -> bool:
@@ -52,6 +55,9 @@ def _prepare_session(conn: sa.Connection) -> None:
 
 def _translate(exc: sa.exc.SQLAlchemyError) -> BooklyError:
     cause = getattr(exc, "orig", None) or exc
+    code = getattr(cause, "args", (None,))[0] if getattr(cause, "args", None) else None
+    if code in _SCHEMA_ERRORS or any(w in str(cause) for w in _SQLITE_SCHEMA_WORDS):
+        return IncompatibleSchema([f"Bookly table layout differs: {cause}"[:300]])
     if isinstance(exc, sa.exc.OperationalError):
         return BooklyUnavailable(f"Bookly database unavailable: {cause!r}"[:500])
     return BooklyError(f"Bookly database error: {type(exc).__name__}: {cause!r}"[:500])

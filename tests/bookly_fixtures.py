@@ -40,7 +40,8 @@ def bookly_ddl(prefix: str = "wp_") -> list[str]:
     )
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     statements = [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]
-    return [s.replace("`wp_", f"`{prefix}") for s in statements]
+    table_name = re.compile(r"`wp_(bookly_|options`)")
+    return [table_name.sub(lambda m: f"`{prefix}{m.group(1)}", s) for s in statements]
 
 
 def hhmm(value: str) -> timedelta:
@@ -209,7 +210,7 @@ def make_bookly_db(backend: str, url: str, prefix: str = "wp_") -> BooklyDb:
     if backend == "mariadb":
         with engine.begin() as conn:
             for statement in bookly_ddl(prefix):
-                conn.exec_driver_sql(statement)
+                conn.exec_driver_sql(statement.replace("%", "%%"))  # no params: escape
     else:
         tables.metadata.create_all(engine)
     db = BooklyDb(backend, url, engine, tables)
