@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from flask import Flask, Response
 
@@ -19,8 +20,11 @@ log = logging.getLogger(__name__)
 def create_app(config: SandboxConfig | None = None) -> Flask:
     """Build a sandbox app with its own storage, seeded with the demo people if asked."""
     config = config or SandboxConfig()
-    app = Flask(__name__)
-    app.config["SECRET_KEY"] = config.signing_secret
+    # No app-level static route: the UI blueprint serves its own, so a mount never shadows.
+    app = Flask(__name__, static_folder=None)
+    app.config["SECRET_KEY"] = secrets.token_hex(32)
+    # A distinct cookie name so a mounted sandbox never overwrites the host app's session.
+    app.config["SESSION_COOKIE_NAME"] = "cronofy_sandbox_session"
     store = Store(config.database)
     if config.seed_demo:
         seed_demo(store)
