@@ -46,10 +46,12 @@ def test_booking_writes_customer_appointment_with_every_column(school: School) -
     assert ca.status == "approved"
     assert ca.created_from == "backend"
     assert ca.notes == "first lesson"
-    assert len(ca.token) == 32 and int(ca.token, 16) >= 0
+    assert len(ca.token) == 32
+    assert int(ca.token, 16) >= 0
     assert ca.token == booking.token
     assert str(ca.status_changed_at) == "2026-11-22 13:00:00"
-    assert ca.payment_id is None and ca.order_id is None
+    assert ca.payment_id is None
+    assert ca.order_id is None
 
 
 def test_new_customer_gets_notes_and_created_at(school: School) -> None:
@@ -103,7 +105,8 @@ def test_booking_is_found_again_by_reference(school: School) -> None:
     found = school.gateway.find_booking_by_reference("our-booking-42")
     assert found is not None
     assert found.appointment_id == booking.appointment_id
-    assert found.start == TUE_10 and found.end == TUE_10 + timedelta(hours=1)
+    assert found.start == TUE_10
+    assert found.end == TUE_10 + timedelta(hours=1)
     assert school.gateway.find_booking_by_reference("another") is None
 
 
