@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import directory, scopes
-from cronofy_sandbox.errors import ApiError, FieldErrors, forbidden, invalid, not_found
+from cronofy_sandbox.errors import (
+    ApiError,
+    FieldErrors,
+    forbidden,
+    invalid,
+    not_found,
+    unauthorized,
+)
 from cronofy_sandbox.gatekeeper import Caller, caller
 from cronofy_sandbox.ids import new_id
 from cronofy_sandbox.state import get_sandbox
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/v1")
+
+
+def _person(sub: str) -> sqlite3.Row:
+    """The person behind an account token (401 if they were reset away)."""
+    person = directory.person_by_sub(get_sandbox().store, sub)
+    if person is None:
+        raise unauthorized()
+    return person
 
 
 def account_caller(scope: str | None = None) -> Caller:
@@ -31,29 +47,31 @@ def userinfo() -> ResponseReturnValue:
     store = get_sandbox().store
     if who.kind == "service_account":
         return jsonify(_service_account_userinfo(who))
-    person = directory.person_by_sub(store, who.sub)
-    assert person is not None
-    return jsonify({
-        "sub": who.sub,
-        "email": person["email"],
-        "name": person["name"],
-        "zoneinfo": person["tzid"],
-        "cronofy.type": "account",
-        "cronofy.data": {
-            "authorization": {"scope": scopes.compressed(who.scope_text), "status": "active"},
-            "profiles": [
-                directory.profile_json(store, p, with_calendars=True)
-                for p in directory.linked_profiles(store, who.sub)
-            ],
-        },
-    })
+    person = _person(who.sub)
+    return jsonify(
+        {
+            "sub": who.sub,
+            "email": person["email"],
+            "name": person["name"],
+            "zoneinfo": person["tzid"],
+            "cronofy.type": "account",
+            "cronofy.data": {
+                "authorization": {"scope": scopes.compressed(who.scope_text), "status": "active"},
+                "profiles": [
+                    directory.profile_json(store, p, with_calendars=True)
+                    for p in directory.linked_profiles(store, who.sub)
+                ],
+            },
+        }
+    )
 
 
 def _service_account_userinfo(who: Caller) -> dict[str, Any]:
     row = get_sandbox().store.one("SELECT * FROM service_accounts WHERE sub = ?", (who.sub,))
-    assert row is not None
-    provider = row["provider"] if row["access_mode"] == "read_write" else (
-        f"{row['provider']}_free_busy"
+    if row is None:
+        raise unauthorized()
+    provider = (
+        row["provider"] if row["access_mode"] == "read_write" else (f"{row['provider']}_free_busy")
     )
     return {
         "sub": who.sub,
@@ -62,7 +80,8 @@ def _service_account_userinfo(who: Caller) -> dict[str, Any]:
         "cronofy.data": {
             "service_account": {"provider_name": provider, "domain": row["domain"]},
             "authorization": {
-                "scope": who.scope_text, "status": "active",
+                "scope": who.scope_text,
+                "status": "active",
                 "delegated_scope": row["delegated_scope"],
             },
         },
@@ -73,12 +92,18 @@ def _service_account_userinfo(who: Caller) -> dict[str, Any]:
 def account() -> ResponseReturnValue:
     """The account (§4.1)."""
     who = account_caller("read_account")
-    person = directory.person_by_sub(get_sandbox().store, who.sub)
-    assert person is not None
-    return jsonify({"account": {
-        "account_id": who.sub, "email": person["email"], "name": person["name"],
-        "scope": who.scope_text, "default_tzid": person["tzid"],
-    }})
+    person = _person(who.sub)
+    return jsonify(
+        {
+            "account": {
+                "account_id": who.sub,
+                "email": person["email"],
+                "name": person["name"],
+                "scope": who.scope_text,
+                "default_tzid": person["tzid"],
+            }
+        }
+    )
 
 
 @bp.get("/profiles")
@@ -86,10 +111,14 @@ def profiles() -> ResponseReturnValue:
     """Linked profiles (§4.3)."""
     who = account_caller()
     store = get_sandbox().store
-    return jsonify({"profiles": [
-        directory.profile_json(store, p, with_calendars=False)
-        for p in directory.linked_profiles(store, who.sub)
-    ]})
+    return jsonify(
+        {
+            "profiles": [
+                directory.profile_json(store, p, with_calendars=False)
+                for p in directory.linked_profiles(store, who.sub)
+            ]
+        }
+    )
 
 
 @bp.post("/profiles/<profile_id>/revoke")
@@ -121,12 +150,19 @@ def create_calendar() -> ResponseReturnValue:
     errors = FieldErrors()
     if not isinstance(name, str) or not name.strip():
         errors.add("name", "required", "name must be specified")
-    profile = next((p for p in directory.linked_profiles(store, who.sub)
-                    if p["profile_id"] == body.get("profile_id")), None)
+    profile = next(
+        (
+            p
+            for p in directory.linked_profiles(store, who.sub)
+            if p["profile_id"] == body.get("profile_id")
+        ),
+        None,
+    )
     if profile is None:
         errors.add("profile_id", "not_found", "profile_id is unknown")
     errors.raise_if_any()
-    assert profile is not None and isinstance(name, str)
+    if profile is None or not isinstance(name, str):
+        raise AssertionError("validated above")
     if not profile["connected"] or profile["access_mode"] != "read_write":
         raise ApiError(423)
     existing = [c["name"] for c in directory.profile_calendars(store, profile["profile_id"])]
@@ -138,6 +174,5 @@ def create_calendar() -> ResponseReturnValue:
         "INSERT INTO calendars (calendar_id, profile_id, name, color) VALUES (?, ?, ?, ?)",
         (calendar_id, profile["profile_id"], name, body.get("color")),
     )
-    cal = store.one("SELECT * FROM calendars WHERE calendar_id = ?", (calendar_id,))
-    assert cal is not None
+    cal = store.one_or_fail("SELECT * FROM calendars WHERE calendar_id = ?", (calendar_id,))
     return jsonify({"calendar": directory.calendar_json(profile, cal)})

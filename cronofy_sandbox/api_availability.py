@@ -13,7 +13,13 @@ from cronofy_sandbox.errors import FieldErrors, forbidden, invalid
 from cronofy_sandbox.gatekeeper import caller, is_api_key
 from cronofy_sandbox.state import get_sandbox
 from cronofy_sandbox.store import Store
-from cronofy_sandbox.timefmt import TimeFormatError, format_time, minutes, parse_time, stored_to_instant
+from cronofy_sandbox.timefmt import (
+    TimeFormatError,
+    format_time,
+    minutes,
+    parse_time,
+    stored_to_instant,
+)
 
 bp = Blueprint("api_availability", __name__, url_prefix="/v1")
 FORMATS = ("periods", "slots", "overlapping_slots")
@@ -46,7 +52,7 @@ def _seconds(raw: object, field: str, errors: FieldErrors, *, positive: bool) ->
     try:
         value = int(minutes(raw).total_seconds())
     except TimeFormatError:
-        errors.add(field, "invalid", f"{field} must be a duration like {{\"minutes\": 30}}")
+        errors.add(field, "invalid", f'{field} must be a duration like {{"minutes": 30}}')
         return 0
     if positive and value <= 0:
         errors.add(field, "invalid", f"{field} must be positive")
@@ -56,7 +62,11 @@ def _seconds(raw: object, field: str, errors: FieldErrors, *, positive: bool) ->
 def _query(body: dict[str, Any], errors: FieldErrors) -> availability.Query:
     fmt = body.get("response_format", "periods")
     if fmt not in FORMATS:
-        errors.add("response_format", "invalid", "response_format must be periods, slots or overlapping_slots")
+        errors.add(
+            "response_format",
+            "invalid",
+            "response_format must be periods, slots or overlapping_slots",
+        )
     max_results = body.get("max_results", 256)  # default and bound 512 are [INF] (§7.1)
     if not isinstance(max_results, int) or not 1 <= max_results <= 512:
         errors.add("max_results", "invalid", "max_results must be between 1 and 512")
@@ -64,7 +74,9 @@ def _query(body: dict[str, Any], errors: FieldErrors) -> availability.Query:
     buffer = body.get("buffer") or {}
     interval = body.get("start_interval")
     return availability.Query(
-        duration=_seconds(body.get("required_duration"), "required_duration", errors, positive=True),
+        duration=_seconds(
+            body.get("required_duration"), "required_duration", errors, positive=True
+        ),
         before=_seconds(buffer.get("before", {}), "buffer", errors, positive=False),
         after=_seconds(buffer.get("after", {}), "buffer", errors, positive=False),
         # Any positive interval is accepted: the allowed set is unverified [INF].
@@ -86,8 +98,13 @@ def _busy(store: Store, sub: str, calendar_ids: list[str] | None) -> list[tuple[
     ]
 
 
-def _member(store: Store, raw: Any, query_periods: list[tuple[int, int]], errors: FieldErrors,
-            allowed_sub: str | None) -> availability.Member | None:
+def _member(
+    store: Store,
+    raw: Any,
+    query_periods: list[tuple[int, int]],
+    errors: FieldErrors,
+    allowed_sub: str | None,
+) -> availability.Member | None:
     sub = raw.get("sub") if isinstance(raw, dict) else raw
     if not isinstance(sub, str) or directory.person_by_sub(store, sub) is None:
         errors.add("participants", "unknown_sub", f"unknown member sub {sub!r}")
@@ -107,8 +124,13 @@ def _member(store: Store, raw: Any, query_periods: list[tuple[int, int]], errors
     return availability.Member(sub, tuple(free), tuple(_busy(store, sub, calendar_ids)))
 
 
-def _groups(store: Store, body: dict[str, Any], query_periods: list[tuple[int, int]],
-            errors: FieldErrors, allowed_sub: str | None) -> list[availability.Group]:
+def _groups(
+    store: Store,
+    body: dict[str, Any],
+    query_periods: list[tuple[int, int]],
+    errors: FieldErrors,
+    allowed_sub: str | None,
+) -> list[availability.Group]:
     raw_groups = body.get("participants")
     if not isinstance(raw_groups, list) or not raw_groups:
         errors.add("participants", "required", "participants must be a non-empty list")
@@ -121,8 +143,10 @@ def _groups(store: Store, body: dict[str, Any], query_periods: list[tuple[int, i
             continue
         members = [_member(store, m, query_periods, errors, allowed_sub) for m in members_raw]
         required = raw.get("required", "all")
-        if required != "all" and (not isinstance(required, int) or not 1 <= required <= len(members)):
-            errors.add("participants", "invalid", "required must be \"all\" or 1..number of members")
+        if required != "all" and (
+            not isinstance(required, int) or not 1 <= required <= len(members)
+        ):
+            errors.add("participants", "invalid", 'required must be "all" or 1..number of members')
             continue
         present = tuple(m for m in members if m is not None)
         groups.append(availability.Group(present, None if required == "all" else required))
@@ -147,7 +171,9 @@ def availability_view() -> ResponseReturnValue:
         {"start": _time(a.start), "end": _time(a.end), "participants": [{"sub": s} for s in a.subs]}
         for a in found
     ]
-    return jsonify({"available_periods" if q.response_format == "periods" else "available_slots": out})
+    return jsonify(
+        {"available_periods" if q.response_format == "periods" else "available_slots": out}
+    )
 
 
 def _time(epoch: int) -> str:

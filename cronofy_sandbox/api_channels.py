@@ -27,8 +27,10 @@ def _body() -> dict[str, Any]:
 
 
 def _url_ok(url: object) -> bool:
-    return isinstance(url, str) and urlsplit(url).scheme in ("http", "https") and bool(
-        urlsplit(url).netloc
+    return (
+        isinstance(url, str)
+        and urlsplit(url).scheme in ("http", "https")
+        and bool(urlsplit(url).netloc)
     )
 
 
@@ -61,7 +63,9 @@ def create_channel() -> ResponseReturnValue:
     )
     if existing is not None:
         return jsonify({"channel": push.channel_json(existing)})
-    count = sandbox.store.one("SELECT count(*) AS n FROM channels WHERE sub = ? AND closed = 0", (who.sub,))
+    count = sandbox.store.one(
+        "SELECT count(*) AS n FROM channels WHERE sub = ? AND closed = 0", (who.sub,)
+    )
     if count is not None and count["n"] >= MAX_CHANNELS:
         errors.add("base", "too_many_channels", "an account may have at most 128 channels")
         errors.raise_if_any()
@@ -71,8 +75,7 @@ def create_channel() -> ResponseReturnValue:
         " VALUES (?, ?, ?, ?, ?)",
         (channel_id, who.sub, url, ids_text, int(only_managed)),
     )
-    row = sandbox.store.one("SELECT * FROM channels WHERE channel_id = ?", (channel_id,))
-    assert row is not None
+    row = sandbox.store.one_or_fail("SELECT * FROM channels WHERE channel_id = ?", (channel_id,))
     push.send_verification(sandbox, row)
     return jsonify({"channel": push.channel_json(row)})
 
@@ -93,7 +96,8 @@ def close_channel(channel_id: str) -> ResponseReturnValue:
     who = account_caller()
     store = get_sandbox().store
     row = store.one(
-        "SELECT 1 FROM channels WHERE channel_id = ? AND sub = ? AND closed = 0", (channel_id, who.sub)
+        "SELECT 1 FROM channels WHERE channel_id = ? AND sub = ? AND closed = 0",
+        (channel_id, who.sub),
     )
     if row is None:
         raise not_found()
@@ -110,8 +114,7 @@ def service_account_authorizations() -> ResponseReturnValue:
     body = _body()
     items = _authorization_items(body)
     sandbox = get_sandbox()
-    account = sandbox.store.one("SELECT * FROM service_accounts WHERE sub = ?", (who.sub,))
-    assert account is not None
+    account = sandbox.store.one_or_fail("SELECT * FROM service_accounts WHERE sub = ?", (who.sub,))
     for item in items:
         _authorize_one(sandbox, account, item)
     return Response(b"", status=202)
@@ -131,7 +134,11 @@ def _authorization_items(body: dict[str, Any]) -> list[dict[str, Any]]:
         for name in ("email", "callback_url", "scope"):
             if not isinstance(item, dict) or not item.get(name):
                 errors.add(name, "required", f"{name} must be specified")
-        if isinstance(item, dict) and item.get("callback_url") and not _url_ok(item["callback_url"]):
+        if (
+            isinstance(item, dict)
+            and item.get("callback_url")
+            and not _url_ok(item["callback_url"])
+        ):
             errors.add("callback_url", "invalid", "callback_url must be an HTTP or HTTPS URL")
     errors.raise_if_any()
     top_state = body.get("state")
@@ -142,7 +149,11 @@ def _authorize_one(sandbox: Sandbox, account: Any, item: dict[str, Any]) -> None
     person = directory.person_by_email(sandbox.store, str(item["email"]))
     in_domain = person is not None and person["email"].lower().endswith("@" + account["domain"])
     result: dict[str, Any]
-    if person is None or not in_domain or not scopes.within(item["scope"], account["delegated_scope"]):
+    if (
+        person is None
+        or not in_domain
+        or not scopes.within(item["scope"], account["delegated_scope"])
+    ):
         result = {
             "error": "unable_to_grant_scope",
             "error_key": "unable_to_grant_scope",
@@ -150,14 +161,24 @@ def _authorize_one(sandbox: Sandbox, account: Any, item: dict[str, Any]) -> None
         }
     else:
         profile_id = consent.link_profile(
-            sandbox.store, person["email"], person["sub"], account["access_mode"], account["provider"]
+            sandbox.store,
+            person["email"],
+            person["sub"],
+            account["access_mode"],
+            account["provider"],
         )
         code = grants.issue_code(
-            sandbox.store, sandbox.config, sub=person["sub"], scope=item["scope"],
-            redirect_uri=item["callback_url"], kind="account", profile_id=profile_id,
+            sandbox.store,
+            sandbox.config,
+            sub=person["sub"],
+            scope=item["scope"],
+            redirect_uri=item["callback_url"],
+            kind="account",
+            profile_id=profile_id,
         )
         result = {"code": code}
     if item.get("state") is not None:
         result["state"] = item["state"]
-    sandbox.deliverer.send(Callback("service_account_authorization", item["callback_url"],
-                                    {"authorization": result}))
+    sandbox.deliverer.send(
+        Callback("service_account_authorization", item["callback_url"], {"authorization": result})
+    )

@@ -54,12 +54,15 @@ def _page(kind: str, q: EventQuery, number: int) -> dict[str, Any]:
     free_busy = kind == "free_busy"
     if free_busy:
         items = [
-            item for row, _ in event_reads.select(sandbox.store, q, free_busy=True)
+            item
+            for row, _ in event_reads.select(sandbox.store, q, free_busy=True)
             if (item := event_reads.free_busy_json(row, q)) is not None
         ]
     else:
-        items = [event_reads.event_json(row, profile, q)
-                 for row, profile in event_reads.select(sandbox.store, q, free_busy=False)]
+        items = [
+            event_reads.event_json(row, profile, q)
+            for row, profile in event_reads.select(sandbox.store, q, free_busy=False)
+        ]
     size = sandbox.config.page_size
     total = max(1, math.ceil(len(items) / size))
     pages: dict[str, Any] = {"current": number, "total": total}
@@ -115,7 +118,9 @@ def bulk_delete() -> ResponseReturnValue:
     """
     who = account_caller("delete_event")
     body = _json_body()
-    owned = [cal["calendar_id"] for _, cal in directory.account_calendars(get_sandbox().store, who.sub)]
+    owned = [
+        cal["calendar_id"] for _, cal in directory.account_calendars(get_sandbox().store, who.sub)
+    ]
     errors = FieldErrors()
     delete_all, ids = body.get("delete_all"), body.get("calendar_ids")
     if (delete_all is None) == (ids is None):

@@ -46,14 +46,25 @@ def _event(body: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:
     return out
 
 
-def _ics(smart_invite_id: str, event: dict[str, Any], email: str, organizer: dict[str, Any],
-         method: str, sequence: int) -> str:
+def _ics(
+    smart_invite_id: str,
+    event: dict[str, Any],
+    email: str,
+    organizer: dict[str, Any],
+    method: str,
+    sequence: int,
+) -> str:
     return build_ics(
-        method=method, uid=f"{smart_invite_id}@sandbox.cronofy.invalid", summary=event["summary"],
-        start=stored_to_instant(event["start"]["time"]), end=stored_to_instant(event["end"]["time"]),
-        organizer=organizer.get("email", "invites@sandbox.cronofy.invalid"), attendees=[email],
+        method=method,
+        uid=f"{smart_invite_id}@sandbox.cronofy.invalid",
+        summary=event["summary"],
+        start=stored_to_instant(event["start"]["time"]),
+        end=stored_to_instant(event["end"]["time"]),
+        organizer=organizer.get("email", "invites@sandbox.cronofy.invalid"),
+        attendees=[email],
         description=event.get("description", ""),
-        location=(event.get("location") or {}).get("description", ""), sequence=sequence,
+        location=(event.get("location") or {}).get("description", ""),
+        sequence=sequence,
     )
 
 
@@ -81,32 +92,56 @@ def upsert() -> ResponseReturnValue:
         raise not_found()
     shaped = [_shape(r) for r in rows if r is not None]
     if "recipients" in body:
-        return jsonify({**{k: v for k, v in shaped[0].items() if k != "recipient"},
-                        "recipients": [s["recipient"] for s in shaped]})
+        return jsonify(
+            {
+                **{k: v for k, v in shaped[0].items() if k != "recipient"},
+                "recipients": [s["recipient"] for s in shaped],
+            }
+        )
     return jsonify(shaped[0])
 
 
-def _store_one(store: Store, invite_id: str, email: str, method: str, event: dict[str, Any],
-               body: dict[str, Any]) -> dict[str, Any] | None:
-    row = store.one("SELECT * FROM smart_invites WHERE smart_invite_id = ? AND email = ?", (invite_id, email))
+def _store_one(
+    store: Store,
+    invite_id: str,
+    email: str,
+    method: str,
+    event: dict[str, Any],
+    body: dict[str, Any],
+) -> dict[str, Any] | None:
+    row = store.one(
+        "SELECT * FROM smart_invites WHERE smart_invite_id = ? AND email = ?", (invite_id, email)
+    )
     if method == "cancel":
         if row is None:
             return None
-        store.execute("UPDATE smart_invites SET method = 'cancel', status = 'declined', sequence ="
-                      " sequence + 1 WHERE smart_invite_id = ? AND email = ?", (invite_id, email))
+        store.execute(
+            "UPDATE smart_invites SET method = 'cancel', status = 'declined', sequence ="
+            " sequence + 1 WHERE smart_invite_id = ? AND email = ?",
+            (invite_id, email),
+        )
     else:
         sequence = row["sequence"] + 1 if row else 0
         store.execute(
             "INSERT OR REPLACE INTO smart_invites (smart_invite_id, email, status, callback_url,"
             " event, organizer, method, sequence) VALUES (?, ?, ?, ?, ?, ?, 'request', ?)",
-            (invite_id, email, row["status"] if row else "pending", body.get("callback_url"),
-             json.dumps(event), json.dumps(body.get("organizer") or {}), sequence),
+            (
+                invite_id,
+                email,
+                row["status"] if row else "pending",
+                body.get("callback_url"),
+                json.dumps(event),
+                json.dumps(body.get("organizer") or {}),
+                sequence,
+            ),
         )
     return _load(store, invite_id, email)
 
 
 def _load(store: Store, invite_id: str, email: str) -> dict[str, Any] | None:
-    row = store.one("SELECT * FROM smart_invites WHERE smart_invite_id = ? AND email = ?", (invite_id, email))
+    row = store.one(
+        "SELECT * FROM smart_invites WHERE smart_invite_id = ? AND email = ?", (invite_id, email)
+    )
     return dict(row) if row else None
 
 
@@ -119,8 +154,16 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
         "smart_invite_id": row["smart_invite_id"],
         "callback_url": row["callback_url"],
         "event": event,
-        "attachments": {"icalendar": _ics(row["smart_invite_id"], event, row["email"],
-                                          json.loads(row["organizer"]), method, row["sequence"])},
+        "attachments": {
+            "icalendar": _ics(
+                row["smart_invite_id"],
+                event,
+                row["email"],
+                json.loads(row["organizer"]),
+                method,
+                row["sequence"],
+            )
+        },
     }
     return body
 
@@ -130,8 +173,11 @@ def status() -> ResponseReturnValue:
     """Status of one invite for one recipient (adds `replies`)."""
     if not is_api_key():
         raise unauthorized()
-    row = _load(get_sandbox().store, request.args.get("smart_invite_id", ""),
-                request.args.get("recipient_email", ""))
+    row = _load(
+        get_sandbox().store,
+        request.args.get("smart_invite_id", ""),
+        request.args.get("recipient_email", ""),
+    )
     if row is None:
         raise not_found()
     return jsonify({**_shape(row), "replies": []})

@@ -52,8 +52,13 @@ def _register(app: Flask, config: SandboxConfig) -> None:
 
     install(app)
     blueprints = (
-        oauth.bp, api_accounts.bp, api_events.bp, api_availability.bp, api_channels.bp,
-        api_smart_invites.bp, ui.bp,
+        oauth.bp,
+        api_accounts.bp,
+        api_events.bp,
+        api_availability.bp,
+        api_channels.bp,
+        api_smart_invites.bp,
+        ui.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -103,7 +103,9 @@ def _minus(r: Range, cut: Range) -> list[Range]:
 
 def at_least(lists: Sequence[Sequence[Range]], needed: int) -> list[Range]:
     """Points covered by at least `needed` of the range lists."""
-    edges = sorted([(lo, 1) for rs in lists for lo, _ in rs] + [(hi, -1) for rs in lists for _, hi in rs])
+    edges = sorted(
+        [(lo, 1) for rs in lists for lo, _ in rs] + [(hi, -1) for rs in lists for _, hi in rs]
+    )
     out: list[Range] = []
     count, opened = 0, 0
     for point, step in edges:
@@ -131,7 +133,10 @@ def solve(groups: Sequence[Group], q: Query) -> list[Available]:
         return tuple(sub for sub, rs in per_member.items() if any(lo <= s < hi for lo, hi in rs))
 
     if q.response_format == "periods":
-        found = [Available(lo, hi - 1 + q.duration, subs_at(lo)) for lo, hi in _aligned(starts, q.interval)]
+        found = [
+            Available(lo, hi - 1 + q.duration, subs_at(lo))
+            for lo, hi in _aligned(starts, q.interval)
+        ]
     else:
         found = [Available(s, s + q.duration, subs_at(s)) for s in _slot_starts(starts, q)]
     return found[: q.max_results]
@@ -158,8 +163,12 @@ def _slot_starts(starts: Sequence[Range], q: Query) -> list[int]:
     found: list[int] = []
     last_end = None
     for lo, hi in starts:
-        s = _align_up(lo if last_end is None or q.response_format == "overlapping_slots"
-                      else max(lo, last_end), interval)
+        s = _align_up(
+            lo
+            if last_end is None or q.response_format == "overlapping_slots"
+            else max(lo, last_end),
+            interval,
+        )
         while s < hi:
             found.append(s)
             if q.response_format == "slots":

@@ -34,8 +34,18 @@ def add_external(
     store.execute(
         "INSERT INTO events (calendar_id, event_uid, managed, summary, description, start, end,"
         " transparency, status, created, updated) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (calendar_id, uid, summary, description, format_time(start), format_time(end),
-         transparency, status, stamp, stamp),
+        (
+            calendar_id,
+            uid,
+            summary,
+            description,
+            format_time(start),
+            format_time(end),
+            transparency,
+            status,
+            stamp,
+            stamp,
+        ),
     )
     return uid
 
@@ -72,16 +82,27 @@ def managed(store: Store, calendar_id: str, event_id: str) -> sqlite3.Row | None
 
 
 def upsert_managed(
-    store: Store, calendar_id: str, fields: dict[str, Any], start: EventTime, end: EventTime,
+    store: Store,
+    calendar_id: str,
+    fields: dict[str, Any],
+    start: EventTime,
+    end: EventTime,
     delivery: str,
 ) -> tuple[str, bool]:
     """Create or update the app's event; return (event_uid, created)."""
     existing = managed(store, calendar_id, fields["event_id"])
     stamp = _stamp()
     values = (
-        fields["summary"], fields.get("description", ""), start.stored(), end.stored(),
-        int(start.all_day), start.tzid or fields.get("tzid"), json.dumps(fields.get("location")),
-        fields.get("transparency", "opaque"), json.dumps(fields.get("attendees", [])), delivery,
+        fields["summary"],
+        fields.get("description", ""),
+        start.stored(),
+        end.stored(),
+        int(start.all_day),
+        start.tzid or fields.get("tzid"),
+        json.dumps(fields.get("location")),
+        fields.get("transparency", "opaque"),
+        json.dumps(fields.get("attendees", [])),
+        delivery,
     )
     if existing is None:
         uid = f"evt_managed_{random_chars(20)}"

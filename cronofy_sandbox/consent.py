@@ -51,9 +51,13 @@ class AuthorizeRequest:
     def params(self) -> dict[str, str]:
         """The request as form fields (to round-trip through the consent form)."""
         return {
-            "enterprise": "1" if self.enterprise else "", "redirect_uri": self.redirect_uri,
-            "scope": self.scope, "state": self.state, "access_mode": self.access_mode or "",
-            "provider": self.provider or "", "delegated_scope": self.delegated_scope,
+            "enterprise": "1" if self.enterprise else "",
+            "redirect_uri": self.redirect_uri,
+            "scope": self.scope,
+            "state": self.state,
+            "access_mode": self.access_mode or "",
+            "provider": self.provider or "",
+            "delegated_scope": self.delegated_scope,
         }
 
 
@@ -104,8 +108,9 @@ def deny_url(req: AuthorizeRequest, error: str = "access_denied") -> str:
     return with_query(req.redirect_uri, {"error": error, "state": req.state})
 
 
-def allow(store: Store, config: SandboxConfig, req: AuthorizeRequest, email: str, mode: str,
-          provider: str) -> str:
+def allow(
+    store: Store, config: SandboxConfig, req: AuthorizeRequest, email: str, mode: str, provider: str
+) -> str:
     """Grant the request for this person; return the redirect URL carrying the code."""
     person = store.one("SELECT * FROM people WHERE email = ?", (email,))
     if person is None or (req.enterprise and not person["admin"]):
@@ -113,21 +118,32 @@ def allow(store: Store, config: SandboxConfig, req: AuthorizeRequest, email: str
     if req.enterprise:
         sub = _service_account(store, req, person["email"], mode, provider)
         code = grants.issue_code(
-            store, config, sub=sub, scope=req.scope, redirect_uri=req.redirect_uri,
+            store,
+            config,
+            sub=sub,
+            scope=req.scope,
+            redirect_uri=req.redirect_uri,
             kind="service_account",
         )
     else:
         profile_id = link_profile(store, person["email"], person["sub"], mode, provider)
         code = grants.issue_code(
-            store, config, sub=person["sub"], scope=req.scope, redirect_uri=req.redirect_uri,
-            kind="account", profile_id=profile_id,
+            store,
+            config,
+            sub=person["sub"],
+            scope=req.scope,
+            redirect_uri=req.redirect_uri,
+            kind="account",
+            profile_id=profile_id,
         )
     return with_query(req.redirect_uri, {"code": code, "state": req.state})
 
 
 def link_profile(store: Store, email: str, sub: str, mode: str, provider: str) -> str:
     """Connect the person's profile for (mode, provider); return its profile_id."""
-    profile_id = stable_id("pro", email, "cronofy" if mode == "no_calendar" else provider, length=10)
+    profile_id = stable_id(
+        "pro", email, "cronofy" if mode == "no_calendar" else provider, length=10
+    )
     store.execute(
         "UPDATE profiles SET linked = 1, connected = 1, access_mode = ? WHERE profile_id = ?",
         (mode, profile_id),
@@ -135,7 +151,9 @@ def link_profile(store: Store, email: str, sub: str, mode: str, provider: str) -
     return profile_id
 
 
-def _service_account(store: Store, req: AuthorizeRequest, email: str, mode: str, provider: str) -> str:
+def _service_account(
+    store: Store, req: AuthorizeRequest, email: str, mode: str, provider: str
+) -> str:
     domain = email.rsplit("@", 1)[1]
     existing = store.one("SELECT sub FROM service_accounts WHERE domain = ?", (domain,))
     sub = existing["sub"] if existing else new_id("ser")

@@ -59,14 +59,20 @@ def add_events() -> ResponseReturnValue:
     for index, spec in enumerate(specs):
         start, end = _times(spec)
         try:
-            uids.append(external_changes.add(
-                sandbox, str(body.get("calendar_id")), summary=spec.get("summary", "Busy"),
-                start=start, end=end, description=spec.get("description", ""),
-                transparency=spec.get("transparency", "opaque"),
-                status=spec.get("status", "confirmed"),
-                # One change notification per request, like a provider sync batch.
-                notify=bool(body.get("notify", True)) and index == len(specs) - 1,
-            ))
+            uids.append(
+                external_changes.add(
+                    sandbox,
+                    str(body.get("calendar_id")),
+                    summary=spec.get("summary", "Busy"),
+                    start=start,
+                    end=end,
+                    description=spec.get("description", ""),
+                    transparency=spec.get("transparency", "opaque"),
+                    status=spec.get("status", "confirmed"),
+                    # One change notification per request, like a provider sync batch.
+                    notify=bool(body.get("notify", True)) and index == len(specs) - 1,
+                )
+            )
         except external_changes.UnknownCalendar as exc:
             raise ApiError(404, {"error": "unknown calendar"}) from exc
     return jsonify({"event_uids": uids}), 201
@@ -97,7 +103,8 @@ def delete_event(event_uid: str) -> ResponseReturnValue:
 def list_events() -> ResponseReturnValue:
     """Every event of a calendar (?calendar_id=), managed and external, deleted included."""
     rows = get_sandbox().store.query(
-        "SELECT * FROM events WHERE calendar_id = ? ORDER BY start", (request.args.get("calendar_id"),)
+        "SELECT * FROM events WHERE calendar_id = ? ORDER BY start",
+        (request.args.get("calendar_id"),),
     )
     keep = ("event_uid", "event_id", "summary", "start", "end", "managed", "deleted", "delivery")
     return jsonify({"events": [{k: row[k] for k in keep} for row in rows]})
@@ -126,8 +133,12 @@ def add_fault() -> ResponseReturnValue:
         raise invalid("status", "invalid", "status must be 0, 429, 500, 502, 503 or 504")
     fault_id = get_sandbox().store.execute(
         "INSERT INTO faults (status, remaining, latency_ms, path_prefix) VALUES (?, ?, ?, ?)",
-        (status, int(body.get("count", 1)), int(body.get("latency_ms", 0)),
-         str(body.get("path_prefix", ""))),
+        (
+            status,
+            int(body.get("count", 1)),
+            int(body.get("latency_ms", 0)),
+            str(body.get("path_prefix", "")),
+        ),
     )
     return jsonify({"fault_id": fault_id}), 201
 

@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import requests
@@ -24,7 +25,7 @@ class Callback:
 
     kind: str
     url: str
-    payload: dict[str, object]
+    payload: Mapping[str, object]
     channel_id: str | None = None
 
 
@@ -99,7 +100,9 @@ class Deliverer:
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int | None:
         try:
-            resp = requests.post(url, data=body, headers=headers, timeout=self._config.delivery_timeout)
+            resp = requests.post(
+                url, data=body, headers=headers, timeout=self._config.delivery_timeout
+            )
         except requests.RequestException as exc:
             log.info("callback POST failed: %s", type(exc).__name__)
             return None

@@ -21,8 +21,10 @@ def provider_name(profile: sqlite3.Row) -> str:
 
 def provider_service(profile: sqlite3.Row) -> str:
     """The provider_service value ([INF] for ms_graph and the access-mode variants)."""
-    return provider_name(profile) if profile["access_mode"] == "free_busy" else str(
-        SERVICE_BY_PROVIDER[profile["provider"]]
+    return (
+        provider_name(profile)
+        if profile["access_mode"] == "free_busy"
+        else str(SERVICE_BY_PROVIDER[profile["provider"]])
     )
 
 
@@ -52,13 +54,15 @@ def profile_calendars(store: Store, profile_id: str) -> list[sqlite3.Row]:
 
 def account_calendars(store: Store, sub: str) -> list[tuple[sqlite3.Row, sqlite3.Row]]:
     """(profile, calendar) pairs of every linked profile (disconnected ones stay listed)."""
-    pairs = []
+    pairs: list[tuple[sqlite3.Row, sqlite3.Row]] = []
     for profile in linked_profiles(store, sub):
         pairs.extend((profile, cal) for cal in profile_calendars(store, profile["profile_id"]))
     return pairs
 
 
-def owned_calendar(store: Store, sub: str, calendar_id: str) -> tuple[sqlite3.Row, sqlite3.Row] | None:
+def owned_calendar(
+    store: Store, sub: str, calendar_id: str
+) -> tuple[sqlite3.Row, sqlite3.Row] | None:
     """The (profile, calendar) pair if the account may see `calendar_id`."""
     for profile, cal in account_calendars(store, sub):
         if cal["calendar_id"] == calendar_id:
@@ -99,7 +103,11 @@ def profile_json(store: Store, profile: sqlite3.Row, *, with_calendars: bool) ->
     if with_calendars:
         body["profile_initial_sync_required"] = False
         body["profile_calendars"] = [
-            {k: v for k, v in calendar_json(profile, cal).items() if k.startswith(("calendar_", "perm"))}
+            {
+                k: v
+                for k, v in calendar_json(profile, cal).items()
+                if k.startswith(("calendar_", "perm"))
+            }
             for cal in profile_calendars(store, profile["profile_id"])
         ]
     return body

@@ -44,9 +44,7 @@ class ValidationFailed(ApiError):
 
 def invalid(field: str, key: str, description: str) -> ValidationFailed:
     """A 422 for one field, e.g. invalid("tzid", "required", "tzid must be specified")."""
-    return ValidationFailed(
-        {field: [{"key": f"errors.{key}", "description": description}]}
-    )
+    return ValidationFailed({field: [{"key": f"errors.{key}", "description": description}]})
 
 
 def unauthorized() -> ApiError:

@@ -51,12 +51,12 @@ def parse_query(store: Store, sub: str, *, free_busy: bool) -> EventQuery:
     day_to = query_params.optional_date("to", errors)
     last_modified = query_params.optional_time("last_modified", errors)
     only_managed = False if free_busy else query_params.flag("only_managed", False, errors)
-    q = dict(
-        include_deleted=query_params.flag("include_deleted", False, errors),
-        include_moved=query_params.flag("include_moved", False, errors),
-        include_managed=query_params.flag("include_managed", False, errors),
-        localized_times=query_params.flag("localized_times", False, errors),
-    )
+    q = {
+        "include_deleted": query_params.flag("include_deleted", False, errors),
+        "include_moved": query_params.flag("include_moved", False, errors),
+        "include_managed": query_params.flag("include_managed", False, errors),
+        "localized_times": query_params.flag("localized_times", False, errors),
+    }
     errors.raise_if_any()
     owned = {cal["calendar_id"] for _, cal in directory.account_calendars(store, sub)}
     wanted = query_params.calendar_ids()
@@ -68,9 +68,14 @@ def parse_query(store: Store, sub: str, *, free_busy: bool) -> EventQuery:
     start = day_start(day_from or today - timedelta(days=PAST_DAYS), tzid)
     end = day_start(day_to or today + timedelta(days=FUTURE_DAYS), tzid)
     return EventQuery(
-        sub, tzid, None if unbounded else format_time(start), None if unbounded else format_time(end),
-        wanted, format_time(last_modified) if last_modified else None,
-        only_managed=only_managed, **q,
+        sub,
+        tzid,
+        None if unbounded else format_time(start),
+        None if unbounded else format_time(end),
+        wanted,
+        format_time(last_modified) if last_modified else None,
+        only_managed=only_managed,
+        **q,
     )
 
 
@@ -90,7 +95,9 @@ def _in_window(row: sqlite3.Row, q: EventQuery) -> bool:
     )
 
 
-def select(store: Store, q: EventQuery, *, free_busy: bool) -> list[tuple[sqlite3.Row, sqlite3.Row]]:
+def select(
+    store: Store, q: EventQuery, *, free_busy: bool
+) -> list[tuple[sqlite3.Row, sqlite3.Row]]:
     """(event, profile) pairs matching the query, ordered by start."""
     pairs = directory.account_calendars(store, q.sub)
     profiles = {cal["calendar_id"]: profile for profile, cal in pairs}
@@ -161,8 +168,10 @@ def free_busy_json(row: sqlite3.Row, q: EventQuery) -> dict[str, Any] | None:
     """One free/busy block, or None for cancelled events."""
     if row["status"] == "cancelled":
         return None
-    status = "free" if row["transparency"] == "transparent" else (
-        "tentative" if row["status"] == "tentative" else "busy"
+    status = (
+        "free"
+        if row["transparency"] == "transparent"
+        else ("tentative" if row["status"] == "tentative" else "busy")
     )
     return {
         "calendar_id": row["calendar_id"],

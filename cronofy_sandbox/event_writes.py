@@ -8,10 +8,18 @@ from typing import Any
 from cronofy_sandbox import calendar_events, invites
 from cronofy_sandbox.errors import ApiError, FieldErrors, forbidden, invalid
 from cronofy_sandbox.store import Store
-from cronofy_sandbox.timefmt import EventTime, TimeFormatError, parse_event_time, stored_to_instant, zone
+from cronofy_sandbox.timefmt import (
+    EventTime,
+    TimeFormatError,
+    parse_event_time,
+    stored_to_instant,
+    zone,
+)
 
 
-def _text(body: dict[str, Any], name: str, limit: int, errors: FieldErrors, *, required: bool) -> None:
+def _text(
+    body: dict[str, Any], name: str, limit: int, errors: FieldErrors, *, required: bool
+) -> None:
     value = body.get(name)
     if value is None:
         if required:
@@ -59,16 +67,21 @@ def validate_upsert(body: dict[str, Any]) -> tuple[EventTime, EventTime]:
         elif stored_to_instant(end.stored()) <= stored_to_instant(start.stored()):
             errors.add("end", "invalid", "end must be after start")
     errors.raise_if_any()
-    assert start is not None and end is not None
+    if start is None or end is None:
+        raise AssertionError("validated above")
     return start, end
 
 
 def _attendees(body: dict[str, Any]) -> list[dict[str, str]]:
     invite = (body.get("attendees") or {}).get("invite") or []
     return [
-        {"email": a.get("email", ""), "display_name": a.get("display_name", a.get("email", "")),
-         "status": "needs_action"}
-        for a in invite if isinstance(a, dict)
+        {
+            "email": str(a.get("email", "")),
+            "display_name": str(a.get("display_name", a.get("email", ""))),
+            "status": "needs_action",
+        }
+        for a in invite
+        if isinstance(a, dict)
     ]
 
 
@@ -93,12 +106,11 @@ def upsert(store: Store, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str,
     start, end = validate_upsert(body)
     check_writable(profile, cal)
     mode = profile["access_mode"]
-    fields = {**body, "attendees": _attendees(body)}
+    fields: dict[str, Any] = {**body, "attendees": _attendees(body)}
     delivery = "calendar" if mode == "read_write" else "invite"
     uid, _ = calendar_events.upsert_managed(store, cal["calendar_id"], fields, start, end, delivery)
     if delivery == "invite":
-        event = calendar_events.by_uid(store, uid)
-        assert event is not None
+        event = store.one_or_fail("SELECT * FROM events WHERE event_uid = ?", (uid,))
         invites.mail_event(store, event, profile["profile_name"], cancel=False)
 
 

@@ -17,16 +17,31 @@ class UnknownCalendar(LookupError):
     """No calendar with that id."""
 
 
-def add(sandbox: Sandbox, calendar_id: str, *, summary: str, start: datetime, end: datetime,
-        description: str = "", transparency: str = "opaque", status: str = "confirmed",
-        notify: bool = True) -> str:
+def add(
+    sandbox: Sandbox,
+    calendar_id: str,
+    *,
+    summary: str,
+    start: datetime,
+    end: datetime,
+    description: str = "",
+    transparency: str = "opaque",
+    status: str = "confirmed",
+    notify: bool = True,
+) -> str:
     """Add an external event and notify; return its event_uid."""
     if sandbox.store.one("SELECT 1 FROM calendars WHERE calendar_id = ?", (calendar_id,)) is None:
         raise UnknownCalendar(calendar_id)
     changed_at = now()
     uid = calendar_events.add_external(
-        sandbox.store, calendar_id, summary=summary, start=start, end=end,
-        description=description, transparency=transparency, status=status,
+        sandbox.store,
+        calendar_id,
+        summary=summary,
+        start=start,
+        end=end,
+        description=description,
+        transparency=transparency,
+        status=status,
     )
     if notify:
         push.notify_change(sandbox, calendar_id, changed_at, managed=False)

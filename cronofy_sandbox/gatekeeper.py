@@ -94,7 +94,9 @@ def _take_fault() -> sqlite3.Row | None:
     with store.transaction() as conn:
         for fault in conn.execute("SELECT * FROM faults WHERE remaining > 0 ORDER BY id"):
             if request.path.startswith(fault["path_prefix"] or "/"):
-                conn.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (fault["id"],))
+                conn.execute(
+                    "UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (fault["id"],)
+                )
                 return fault  # type: ignore[no-any-return]
     return None
 
@@ -120,8 +122,13 @@ def _after(response: Response) -> Response:
         # Never the token itself: only what kind of credential came with the call.
         get_sandbox().store.execute(
             "INSERT INTO request_log (at, method, path, auth_kind, status) VALUES (?, ?, ?, ?, ?)",
-            (time.time(), request.method, request.path, g.get("sandbox_auth_kind", "none"),
-             response.status_code),
+            (
+                time.time(),
+                request.method,
+                request.path,
+                g.get("sandbox_auth_kind", "none"),
+                response.status_code,
+            ),
         )
     return response
 
@@ -141,9 +148,13 @@ def is_api_key() -> bool:
 def caller(scope: str | None = None) -> Caller:
     """The account behind the bearer token; 401 if unknown/expired, 403 if `scope` is missing."""
     value = bearer()
-    row = get_sandbox().store.one(
-        "SELECT * FROM tokens WHERE access_token = ? AND access_valid = 1", (value,)
-    ) if value else None
+    row = (
+        get_sandbox().store.one(
+            "SELECT * FROM tokens WHERE access_token = ? AND access_valid = 1", (value,)
+        )
+        if value
+        else None
+    )
     if row is None or row["expires_at"] <= time.time():
         raise unauthorized()
     found = Caller(row["sub"], row["kind"], scopes.expand(row["scope"]), row["scope"])

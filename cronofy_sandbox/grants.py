@@ -14,21 +14,36 @@ from cronofy_sandbox.store import Store
 
 
 def issue_code(
-    store: Store, config: SandboxConfig, *, sub: str, scope: str, redirect_uri: str,
-    kind: str, profile_id: str | None = None,
+    store: Store,
+    config: SandboxConfig,
+    *,
+    sub: str,
+    scope: str,
+    redirect_uri: str,
+    kind: str,
+    profile_id: str | None = None,
 ) -> str:
     """A single-use authorization code, valid for `authorization_code_lifetime` seconds."""
     code = token()
     store.execute(
         "INSERT INTO codes (code, redirect_uri, sub, scope, profile_id, kind, expires_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (code, redirect_uri, sub, scope, profile_id, kind,
-         time.time() + config.authorization_code_lifetime),
+        (
+            code,
+            redirect_uri,
+            sub,
+            scope,
+            profile_id,
+            kind,
+            time.time() + config.authorization_code_lifetime,
+        ),
     )
     return code
 
 
-def exchange_code(store: Store, config: SandboxConfig, code: str, redirect_uri: str) -> dict[str, Any]:
+def exchange_code(
+    store: Store, config: SandboxConfig, code: str, redirect_uri: str
+) -> dict[str, Any]:
     """Redeem a code: 400 invalid_grant if unknown, used, expired or redirect_uri differs."""
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM codes WHERE code = ?", (code,)).fetchone()
@@ -42,7 +57,9 @@ def exchange_code(store: Store, config: SandboxConfig, code: str, redirect_uri: 
     return _token_response(store, row, tokens)
 
 
-def _issue(store: Store, config: SandboxConfig, row: sqlite3.Row, *, grant_id: str) -> dict[str, Any]:
+def _issue(
+    store: Store, config: SandboxConfig, row: sqlite3.Row, *, grant_id: str
+) -> dict[str, Any]:
     lifetime = (
         config.service_account_token_lifetime
         if row["kind"] == "service_account"
@@ -52,8 +69,16 @@ def _issue(store: Store, config: SandboxConfig, row: sqlite3.Row, *, grant_id: s
     store.execute(
         "INSERT INTO tokens (access_token, refresh_token, grant_id, sub, scope, kind, profile_id,"
         " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (access, refresh, grant_id, row["sub"], row["scope"], row["kind"], row["profile_id"],
-         time.time() + lifetime),
+        (
+            access,
+            refresh,
+            grant_id,
+            row["sub"],
+            row["scope"],
+            row["kind"],
+            row["profile_id"],
+            time.time() + lifetime,
+        ),
     )
     return {
         "token_type": "bearer",

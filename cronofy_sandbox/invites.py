@@ -21,15 +21,32 @@ def _escape(text: str) -> str:
 
 
 def build_ics(
-    *, method: str, uid: str, summary: str, start: datetime, end: datetime, organizer: str,
-    attendees: list[str], description: str = "", location: str = "", sequence: int = 0,
+    *,
+    method: str,
+    uid: str,
+    summary: str,
+    start: datetime,
+    end: datetime,
+    organizer: str,
+    attendees: list[str],
+    description: str = "",
+    location: str = "",
+    sequence: int = 0,
 ) -> str:
     """An RFC 5545 VCALENDAR with one VEVENT (CRLF line endings)."""
     lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Cronofy sandbox//EN", f"METHOD:{method}",
-        "BEGIN:VEVENT", f"UID:{uid}", f"DTSTAMP:{_ics_time(now())}",
-        f"DTSTART:{_ics_time(start)}", f"DTEND:{_ics_time(end)}", f"SEQUENCE:{sequence}",
-        f"SUMMARY:{_escape(summary)}", f"ORGANIZER:mailto:{organizer}",
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Cronofy sandbox//EN",
+        f"METHOD:{method}",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{_ics_time(now())}",
+        f"DTSTART:{_ics_time(start)}",
+        f"DTEND:{_ics_time(end)}",
+        f"SEQUENCE:{sequence}",
+        f"SUMMARY:{_escape(summary)}",
+        f"ORGANIZER:mailto:{organizer}",
     ]
     lines += [f"ATTENDEE;RSVP=TRUE:mailto:{email}" for email in attendees]
     if description:
@@ -46,9 +63,13 @@ def mail_event(store: Store, event: sqlite3.Row, recipient: str, *, cancel: bool
     """Put an invite (or its cancellation) for a managed event into the recipient's mailbox."""
     method = "CANCEL" if cancel else "REQUEST"
     ics = build_ics(
-        method=method, uid=event["event_uid"], summary=event["summary"],
-        start=stored_to_instant(event["start"]), end=stored_to_instant(event["end"]),
-        organizer="invites@sandbox.cronofy.invalid", attendees=[recipient],
+        method=method,
+        uid=event["event_uid"],
+        summary=event["summary"],
+        start=stored_to_instant(event["start"]),
+        end=stored_to_instant(event["end"]),
+        organizer="invites@sandbox.cronofy.invalid",
+        attendees=[recipient],
         description=event["description"],
     )
     subject = ("Cancelled: " if cancel else "Invitation: ") + event["summary"]

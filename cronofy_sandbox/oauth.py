@@ -38,16 +38,28 @@ def _show(*, enterprise: bool) -> ResponseReturnValue:
         return render_template("sandbox/consent_error.html", message=str(exc)), 400
     except consent.RedirectError as exc:
         req_uri = request.args.get("redirect_uri", "")
-        return redirect(consent.with_query(
-            req_uri, {"error": exc.error, "error_description": str(exc),
-                      "state": request.args.get("state", "")}))
+        return redirect(
+            consent.with_query(
+                req_uri,
+                {
+                    "error": exc.error,
+                    "error_description": str(exc),
+                    "state": request.args.get("state", ""),
+                },
+            )
+        )
     people = get_sandbox().store.query(
-        "SELECT * FROM people WHERE admin = 1 ORDER BY name" if enterprise
+        "SELECT * FROM people WHERE admin = 1 ORDER BY name"
+        if enterprise
         else "SELECT * FROM people ORDER BY name"
     )
     return render_template(
-        "sandbox/consent.html", req=req, people=people, modes=consent.MODES,
-        providers=consent.PROVIDERS, signed=_serializer().dumps(req.params()),
+        "sandbox/consent.html",
+        req=req,
+        people=people,
+        modes=consent.MODES,
+        providers=consent.PROVIDERS,
+        signed=_serializer().dumps(req.params()),
     )
 
 
@@ -60,8 +72,13 @@ def decide() -> ResponseReturnValue:
     except BadSignature:
         return render_template("sandbox/consent_error.html", message="Tampered request."), 400
     req = consent.AuthorizeRequest(
-        bool(params["enterprise"]), params["redirect_uri"], params["scope"], params["state"],
-        params["access_mode"] or None, params["provider"] or None, params["delegated_scope"],
+        bool(params["enterprise"]),
+        params["redirect_uri"],
+        params["scope"],
+        params["state"],
+        params["access_mode"] or None,
+        params["provider"] or None,
+        params["delegated_scope"],
     )
     if request.form.get("decision") != "allow":
         return redirect(consent.deny_url(req))
@@ -70,8 +87,14 @@ def decide() -> ResponseReturnValue:
     if mode not in consent.MODES or provider not in consent.PROVIDERS:
         return render_template("sandbox/consent_error.html", message="Pick a mode."), 400
     try:
-        url = consent.allow(get_sandbox().store, get_sandbox().config, req,
-                            request.form.get("person", ""), mode, provider)
+        url = consent.allow(
+            get_sandbox().store,
+            get_sandbox().config,
+            req,
+            request.form.get("person", ""),
+            mode,
+            provider,
+        )
     except consent.ConsentError as exc:
         return render_template("sandbox/consent_error.html", message=str(exc)), 400
     return redirect(url)

@@ -23,7 +23,11 @@ def channel_json(row: sqlite3.Row) -> dict[str, Any]:
         filters["calendar_ids"] = calendar_ids
     if row["only_managed"]:
         filters["only_managed"] = True
-    return {"channel_id": row["channel_id"], "callback_url": row["callback_url"], "filters": filters}
+    return {
+        "channel_id": row["channel_id"],
+        "callback_url": row["callback_url"],
+        "filters": filters,
+    }
 
 
 def _send(sandbox: Sandbox, channel: sqlite3.Row, notification: dict[str, Any]) -> None:
@@ -44,7 +48,9 @@ def _open_channels(sandbox: Sandbox, sub: str) -> list[sqlite3.Row]:
     )
 
 
-def notify_change(sandbox: Sandbox, calendar_id: str, changed_at: datetime, *, managed: bool) -> int:
+def notify_change(
+    sandbox: Sandbox, calendar_id: str, changed_at: datetime, *, managed: bool
+) -> int:
     """Tell every matching channel of the calendar's account that something changed."""
     owner = sandbox.store.one(
         "SELECT p.sub FROM calendars c JOIN profiles p USING (profile_id) WHERE c.calendar_id = ?",

@@ -12,17 +12,34 @@ _COMPOUND = {
     "read_only": {"read_account", "list_calendars", "read_events", "read_free_busy"},
     "write_only": {"read_account", "list_calendars", "create_event", "delete_event"},
     "read_write": {
-        "read_account", "list_calendars", "read_events", "read_free_busy", "create_event",
-        "delete_event", "change_participation_status", "create_calendar",
+        "read_account",
+        "list_calendars",
+        "read_events",
+        "read_free_busy",
+        "create_event",
+        "delete_event",
+        "change_participation_status",
+        "create_calendar",
     },
     "free_busy": {"read_account", "list_calendars", "read_free_busy"},
     "free_busy_write": {
-        "read_account", "list_calendars", "read_free_busy", "create_event", "delete_event",
+        "read_account",
+        "list_calendars",
+        "read_free_busy",
+        "create_event",
+        "delete_event",
     },
 }
 KNOWN = {
-    "read_account", "list_calendars", "read_events", "create_event", "delete_event",
-    "read_free_busy", "change_participation_status", "create_calendar", *_COMPOUND,
+    "read_account",
+    "list_calendars",
+    "read_events",
+    "create_event",
+    "delete_event",
+    "read_free_busy",
+    "change_participation_status",
+    "create_calendar",
+    *_COMPOUND,
 }
 
 

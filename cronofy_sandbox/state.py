@@ -25,5 +25,6 @@ class Sandbox:
 def get_sandbox() -> Sandbox:
     """The Sandbox of the current Flask app."""
     sandbox = current_app.extensions[EXTENSION_KEY]
-    assert isinstance(sandbox, Sandbox)
+    if not isinstance(sandbox, Sandbox):
+        raise RuntimeError("not a cronofy_sandbox app")
     return sandbox

@@ -114,6 +114,13 @@ class Store:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def one_or_fail(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row:
+        """Like one(), for rows that must exist (just written under our own lock)."""
+        row = self.one(sql, params)
+        if row is None:
+            raise LookupError("expected row is missing")
+        return row
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write in its own transaction; return the last row id."""
         with self.transaction() as conn:

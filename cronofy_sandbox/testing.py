@@ -22,7 +22,9 @@ TIMEOUT = 10.0
 def serve(app: Flask) -> Iterator[str]:
     """Serve `app` on 127.0.0.1:<free port> from a thread; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="cronofy-sandbox-http", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="cronofy-sandbox-http", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -40,7 +42,9 @@ class SandboxControl:
     session: requests.Session
 
     def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
-        resp = self.session.request(method, f"{self.base_url}/control{path}", json=json, timeout=TIMEOUT)
+        resp = self.session.request(
+            method, f"{self.base_url}/control{path}", json=json, timeout=TIMEOUT
+        )
         resp.raise_for_status()
         return resp.json() if resp.content else None
 
@@ -65,9 +69,14 @@ class SandboxControl:
         """Seed one person."""
         return dict(self._call("POST", "/people", {"email": email, "name": name, "tzid": tzid}))
 
-    def add_events(self, calendar_id: str, events: list[dict[str, Any]], *, notify: bool = True) -> list[str]:
+    def add_events(
+        self, calendar_id: str, events: list[dict[str, Any]], *, notify: bool = True
+    ) -> list[str]:
         """Add external events ({"summary", "start", "end"}, datetimes allowed)."""
-        specs = [{k: format_time(v) if isinstance(v, datetime) else v for k, v in e.items()} for e in events]
+        specs = [
+            {k: format_time(v) if isinstance(v, datetime) else v for k, v in e.items()}
+            for e in events
+        ]
         body = {"calendar_id": calendar_id, "events": specs, "notify": notify}
         return list(self._call("POST", "/events", body)["event_uids"])
 
@@ -77,7 +86,9 @@ class SandboxControl:
 
     def move_event(self, event_uid: str, start: datetime, end: datetime) -> None:
         """Move an external event (sends a change notification)."""
-        self._call("PATCH", f"/events/{event_uid}", {"start": format_time(start), "end": format_time(end)})
+        self._call(
+            "PATCH", f"/events/{event_uid}", {"start": format_time(start), "end": format_time(end)}
+        )
 
     def delete_event(self, event_uid: str) -> None:
         """Delete an external event (sends a change notification)."""
@@ -95,10 +106,20 @@ class SandboxControl:
         """Forget the request log."""
         self._call("DELETE", "/requests")
 
-    def fail_next(self, status: int, count: int = 1, *, latency_ms: int = 0, path_prefix: str = "") -> None:
+    def fail_next(
+        self, status: int, count: int = 1, *, latency_ms: int = 0, path_prefix: str = ""
+    ) -> None:
         """Make the next `count` API calls answer `status` (0: only add latency)."""
-        self._call("POST", "/faults", {"status": status, "count": count,
-                                       "latency_ms": latency_ms, "path_prefix": path_prefix})
+        self._call(
+            "POST",
+            "/faults",
+            {
+                "status": status,
+                "count": count,
+                "latency_ms": latency_ms,
+                "path_prefix": path_prefix,
+            },
+        )
 
     def clear_faults(self) -> None:
         """Remove pending faults."""
@@ -131,8 +152,13 @@ class SandboxControl:
 
 
 def click_through_consent(
-    session: requests.Session, authorize_url: str, *, person: str, allow: bool = True,
-    access_mode: str | None = None, provider: str | None = None,
+    session: requests.Session,
+    authorize_url: str,
+    *,
+    person: str,
+    allow: bool = True,
+    access_mode: str | None = None,
+    provider: str | None = None,
 ) -> str:
     """Open a consent page, pick `person` (and mode/provider if offered); return the redirect."""
     page = session.get(authorize_url, timeout=TIMEOUT, allow_redirects=False)
@@ -140,8 +166,11 @@ def click_through_consent(
         raise AssertionError(f"consent page answered {page.status_code}")
     marker = 'name="request" value="'
     start = page.text.index(marker) + len(marker)
-    form = {"request": page.text[start : page.text.index('"', start)], "person": person,
-            "decision": "allow" if allow else "deny"}
+    form = {
+        "request": page.text[start : page.text.index('"', start)],
+        "person": person,
+        "decision": "allow" if allow else "deny",
+    }
     if access_mode:
         form["access_mode"] = access_mode
     if provider:

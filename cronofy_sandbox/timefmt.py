@@ -28,7 +28,8 @@ class EventTime:
         """The text kept in the database (ISO Time or Date)."""
         if self.day is not None:
             return self.day.isoformat()
-        assert self.instant is not None
+        if self.instant is None:
+            raise TimeFormatError("neither a time nor a date")
         return format_time(self.instant)
 
 

@@ -40,11 +40,14 @@ def calendar(calendar_id: str) -> ResponseReturnValue:
     store = get_sandbox().store
     cal = store.one(
         "SELECT c.*, p.provider, p.access_mode, p.profile_name FROM calendars c"
-        " JOIN profiles p USING (profile_id) WHERE calendar_id = ?", (calendar_id,))
+        " JOIN profiles p USING (profile_id) WHERE calendar_id = ?",
+        (calendar_id,),
+    )
     if cal is None:
         abort(404)
     events = store.query(
-        "SELECT * FROM events WHERE calendar_id = ? AND deleted = 0 ORDER BY start", (calendar_id,))
+        "SELECT * FROM events WHERE calendar_id = ? AND deleted = 0 ORDER BY start", (calendar_id,)
+    )
     return render_template("sandbox/calendar.html", cal=cal, events=events)
 
 
@@ -69,8 +72,13 @@ def add_event(calendar_id: str) -> ResponseReturnValue:
         flash("Give a start date and time.")
     else:
         try:
-            external_changes.add(get_sandbox(), calendar_id, summary=summary, start=start,
-                                 end=start + timedelta(minutes=_minutes()))
+            external_changes.add(
+                get_sandbox(),
+                calendar_id,
+                summary=summary,
+                start=start,
+                end=start + timedelta(minutes=_minutes()),
+            )
             flash(f"Added “{summary}”.")
         except external_changes.UnknownCalendar:
             abort(404)
@@ -85,7 +93,9 @@ def move_event(event_uid: str) -> ResponseReturnValue:
         flash("Give a new start date and time.")
     else:
         try:
-            external_changes.move(get_sandbox(), event_uid, start, start + timedelta(minutes=_minutes()))
+            external_changes.move(
+                get_sandbox(), event_uid, start, start + timedelta(minutes=_minutes())
+            )
             flash("Event moved.")
         except external_changes.UnknownEvent:
             abort(404)
@@ -126,6 +136,7 @@ def add_fault() -> ResponseReturnValue:
         abort(400)
     get_sandbox().store.execute(
         "INSERT INTO faults (status, remaining, latency_ms) VALUES (?, ?, ?)",
-        (int(status), int(count), 2000 if status == "0" else 0))
+        (int(status), int(count), 2000 if status == "0" else 0),
+    )
     flash("Fault armed.")
     return redirect(url_for("ui.faults"))

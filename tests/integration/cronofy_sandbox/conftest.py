@@ -85,8 +85,14 @@ def receiver() -> Iterator[Receiver]:
 
 def authorize_url(base_url: str, client_id: str, **params: str) -> str:
     """An Individual Connect URL on the sandbox."""
-    query = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI,
-             "scope": FULL_SCOPE, "state": "st4te", **params}
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": FULL_SCOPE,
+        "state": "st4te",
+        **params,
+    }
     return f"{base_url}/oauth/authorize?{urlencode(query)}"
 
 
@@ -101,9 +107,13 @@ def get_code(sandbox: Any) -> Callable[..., str]:
 
     def run(email: str = "ada@demo.test", **params: str) -> str:
         with requests.Session() as session:
-            return code_from(click_through_consent(
-                session, authorize_url(sandbox.base_url, sandbox.client_id, **params), person=email
-            ))
+            return code_from(
+                click_through_consent(
+                    session,
+                    authorize_url(sandbox.base_url, sandbox.client_id, **params),
+                    person=email,
+                )
+            )
 
     return run
 
@@ -116,10 +126,17 @@ def connect(sandbox: Any, get_code: Callable[..., str]) -> Callable[..., dict[st
         params.setdefault("access_mode", "read_write")
         params.setdefault("provider_name", "google")
         code = get_code(email, **params)
-        resp = requests.post(f"{sandbox.base_url}/oauth/token", json={
-            "client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        }, timeout=10)
+        resp = requests.post(
+            f"{sandbox.base_url}/oauth/token",
+            json={
+                "client_id": sandbox.client_id,
+                "client_secret": sandbox.client_secret,
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+            },
+            timeout=10,
+        )
         assert resp.status_code == 200, resp.text
         return dict(resp.json())
 
@@ -130,9 +147,15 @@ def connect(sandbox: Any, get_code: Callable[..., str]) -> Callable[..., dict[st
 def pyclient(sandbox: Any) -> Callable[..., pycronofy.Client]:
     """A pycronofy.Client aimed at the sandbox through its own instance attributes."""
 
-    def build(access_token: str | None = None, refresh_token: str | None = None) -> pycronofy.Client:
-        client = pycronofy.Client(client_id=sandbox.client_id, client_secret=sandbox.client_secret,
-                                  access_token=access_token, refresh_token=refresh_token)
+    def build(
+        access_token: str | None = None, refresh_token: str | None = None
+    ) -> pycronofy.Client:
+        client = pycronofy.Client(
+            client_id=sandbox.client_id,
+            client_secret=sandbox.client_secret,
+            access_token=access_token,
+            refresh_token=refresh_token,
+        )
         client.request_handler.base_url = sandbox.base_url
         client.app_base_url = sandbox.base_url
         return client

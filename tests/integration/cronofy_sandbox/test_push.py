@@ -19,8 +19,12 @@ START = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
 
 def _channel(sandbox, token, url, **filters):
     body = {"callback_url": url, **({"filters": filters} if filters else {})}
-    resp = requests.post(f"{sandbox.base_url}/v1/channels", json=body,
-                         headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    resp = requests.post(
+        f"{sandbox.base_url}/v1/channels",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()["channel"]
 
@@ -39,12 +43,13 @@ def test_change_notification_arrives_signed_within_two_seconds(sandbox, connect,
     header = got.headers["Cronofy-HMAC-SHA256"]
     assert WebhookVerifier([sandbox.client_secret]).verify(got.body, header)
     expected = base64.b64encode(
-        hmac.new(sandbox.client_secret.encode(), got.body, hashlib.sha256).digest()).decode()
+        hmac.new(sandbox.client_secret.encode(), got.body, hashlib.sha256).digest()
+    ).decode()
     assert header == expected
     payload = got.json()
     assert payload["channel"]["channel_id"] == channel["channel_id"]
-    since = datetime.strptime(payload["notification"]["changes_since"], "%Y-%m-%dT%H:%M:%SZ")
-    assert since.replace(tzinfo=UTC) >= before
+    since = datetime.fromisoformat(payload["notification"]["changes_since"].replace("Z", "+00:00"))
+    assert since >= before
 
 
 def test_changes_since_finds_the_change(sandbox, connect, receiver):
@@ -55,12 +60,22 @@ def test_changes_since_finds_the_change(sandbox, connect, receiver):
     since = receiver.next_of("change").json()["notification"]["changes_since"]
     sandbox.control.move_event(uid, START + timedelta(hours=3), START + timedelta(hours=4))
     since = receiver.next_of("change").json()["notification"]["changes_since"]
-    resp = requests.get(f"{sandbox.base_url}/v1/events", params={
-        "tzid": "Etc/UTC", "last_modified": since, "include_moved": "true",
-        "include_deleted": "true", "from": "2031-03-01", "to": "2031-03-10",
-    }, headers={"Authorization": f"Bearer {grant['access_token']}"}, timeout=5)
+    resp = requests.get(
+        f"{sandbox.base_url}/v1/events",
+        params={
+            "tzid": "Etc/UTC",
+            "last_modified": since,
+            "include_moved": "true",
+            "include_deleted": "true",
+            "from": "2031-03-01",
+            "to": "2031-03-10",
+        },
+        headers={"Authorization": f"Bearer {grant['access_token']}"},
+        timeout=5,
+    )
     assert [(e["event_uid"], e["start"]) for e in resp.json()["events"]] == [
-        (uid, "2031-03-04T12:00:00Z")]
+        (uid, "2031-03-04T12:00:00Z")
+    ]
 
 
 def test_channel_filters_skip_other_calendars_and_only_managed(sandbox, connect, receiver):
@@ -84,10 +99,17 @@ def test_api_writes_do_not_notify(sandbox, connect, receiver):
     _channel(sandbox, grant["access_token"], f"{receiver.url}/push")
     receiver.next_of("verification")
     calendar_id = sandbox.control.calendar_id("ada@demo.test")
-    resp = requests.post(f"{sandbox.base_url}/v1/calendars/{calendar_id}/events", json={
-        "event_id": "b1", "summary": "Lesson", "start": "2031-03-04T09:00:00Z",
-        "end": "2031-03-04T10:00:00Z"}, headers={"Authorization": f"Bearer {grant['access_token']}"},
-        timeout=5)
+    resp = requests.post(
+        f"{sandbox.base_url}/v1/calendars/{calendar_id}/events",
+        json={
+            "event_id": "b1",
+            "summary": "Lesson",
+            "start": "2031-03-04T09:00:00Z",
+            "end": "2031-03-04T10:00:00Z",
+        },
+        headers={"Authorization": f"Bearer {grant['access_token']}"},
+        timeout=5,
+    )
     assert resp.status_code == 202
     with pytest.raises(pytest.fail.Exception):
         receiver.next(timeout=0.5)
@@ -99,10 +121,13 @@ def test_profile_disconnected_is_sent(sandbox, connect, receiver):
     receiver.next_of("verification")
     assert sandbox.control.disconnect_profile(grant["linking_profile"]["profile_id"]) == 1
     assert receiver.next_of("profile_disconnected").json()["notification"] == {
-        "type": "profile_disconnected"}
+        "type": "profile_disconnected"
+    }
 
 
-def test_identical_channel_create_returns_existing_without_new_verification(sandbox, connect, receiver):
+def test_identical_channel_create_returns_existing_without_new_verification(
+    sandbox, connect, receiver
+):
     grant = connect()
     first = _channel(sandbox, grant["access_token"], f"{receiver.url}/push")
     second = _channel(sandbox, grant["access_token"], f"{receiver.url}/push")
@@ -115,8 +140,11 @@ def test_identical_channel_create_returns_existing_without_new_verification(sand
 class TestRetries:
     @pytest.fixture
     def sandbox_config(self):
-        return SandboxConfig(client_secrets=("CRN_sandbox_secret", "CRN_old_secret"),
-                             delivery_attempts=3, delivery_backoff=0.05)
+        return SandboxConfig(
+            client_secrets=("CRN_sandbox_secret", "CRN_old_secret"),
+            delivery_attempts=3,
+            delivery_backoff=0.05,
+        )
 
     def test_failed_delivery_is_retried_then_given_up(self, sandbox, connect, receiver):
         receiver.status = 500
@@ -125,7 +153,9 @@ class TestRetries:
         for _ in range(3):
             receiver.next_of("verification")
         sandbox.app.extensions["cronofy_sandbox"].deliverer.wait_idle(5)
-        assert [(d["attempts"], d["outcome"]) for d in sandbox.control.deliveries()] == [(3, "failed")]
+        assert [(d["attempts"], d["outcome"]) for d in sandbox.control.deliveries()] == [
+            (3, "failed")
+        ]
 
     def test_header_has_one_digest_per_active_secret(self, sandbox, connect, receiver):
         grant = connect()
@@ -134,4 +164,6 @@ class TestRetries:
         parts = got.headers["Cronofy-HMAC-SHA256"].split(",")
         assert len(parts) == 2
         assert WebhookVerifier(["CRN_old_secret"]).verify(got.body, parts[1])
-        assert not WebhookVerifier(["CRN_other"]).verify(got.body, got.headers["Cronofy-HMAC-SHA256"])
+        assert not WebhookVerifier(["CRN_other"]).verify(
+            got.body, got.headers["Cronofy-HMAC-SHA256"]
+        )

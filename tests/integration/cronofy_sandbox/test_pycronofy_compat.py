@@ -20,8 +20,9 @@ def test_token_exchange_through_user_auth_link(sandbox, pyclient):
     client = pyclient()
     link = client.user_auth_link(REDIRECT_URI, state="abc")
     with requests.Session() as session:
-        location = click_through_consent(session, link, person="ada@demo.test",
-                                         access_mode="read_write", provider="google")
+        location = click_through_consent(
+            session, link, person="ada@demo.test", access_mode="read_write", provider="google"
+        )
     assert "state=abc" in location
     code = location.split("code=")[1].split("&")[0]
     tokens = client.get_authorization_from_code(code, redirect_uri=REDIRECT_URI)
@@ -59,11 +60,18 @@ def test_userinfo_and_calendars(connect, pyclient):
 def test_read_events_follows_pages_over_250_events(sandbox, connect, pyclient):
     grant = connect()
     calendar_id = sandbox.control.calendar_id("ada@demo.test")
-    specs = [{"summary": f"E{i}", "start": FAR + timedelta(hours=i),
-              "end": FAR + timedelta(hours=i, minutes=30)} for i in range(260)]
+    specs = [
+        {
+            "summary": f"E{i}",
+            "start": FAR + timedelta(hours=i),
+            "end": FAR + timedelta(hours=i, minutes=30),
+        }
+        for i in range(260)
+    ]
     sandbox.control.add_events(calendar_id, specs, notify=False)
     pages = pyclient(grant["access_token"]).read_events(
-        calendar_ids=(calendar_id,), from_date=date(2031, 3, 1), to_date=date(2031, 4, 1))
+        calendar_ids=(calendar_id,), from_date=date(2031, 3, 1), to_date=date(2031, 4, 1)
+    )
     assert pages.total == 2
     summaries = [event["summary"] for event in pages]
     assert summaries == [f"E{i}" for i in range(260)]
@@ -73,21 +81,38 @@ def test_free_busy(sandbox, connect, pyclient):
     grant = connect()
     calendar_id = sandbox.control.calendar_id("ada@demo.test")
     sandbox.control.add_event(calendar_id, "Private", FAR, FAR + timedelta(hours=1))
-    blocks = list(pyclient(grant["access_token"]).read_free_busy(
-        from_date=date(2031, 3, 4), to_date=date(2031, 3, 5)))
-    assert blocks == [{"calendar_id": calendar_id, "start": "2031-03-04T09:00:00Z",
-                       "end": "2031-03-04T10:00:00Z", "free_busy_status": "busy"}]
+    blocks = list(
+        pyclient(grant["access_token"]).read_free_busy(
+            from_date=date(2031, 3, 4), to_date=date(2031, 3, 5)
+        )
+    )
+    assert blocks == [
+        {
+            "calendar_id": calendar_id,
+            "start": "2031-03-04T09:00:00Z",
+            "end": "2031-03-04T10:00:00Z",
+            "free_busy_status": "busy",
+        }
+    ]
 
 
 def test_upsert_then_delete_event(sandbox, connect, pyclient):
     grant = connect()
     client = pyclient(grant["access_token"])
     calendar_id = sandbox.control.calendar_id("ada@demo.test")
-    client.upsert_event(calendar_id, {"event_id": "booking-1", "summary": "Lesson",
-                                      "start": FAR, "end": FAR + timedelta(hours=1)})
+    client.upsert_event(
+        calendar_id,
+        {
+            "event_id": "booking-1",
+            "summary": "Lesson",
+            "start": FAR,
+            "end": FAR + timedelta(hours=1),
+        },
+    )
     managed = list(client.read_events(only_managed=True, include_managed=True))
     assert [(e["event_id"], e["summary"], e["start"]) for e in managed] == [
-        ("booking-1", "Lesson", "2031-03-04T09:00:00Z")]
+        ("booking-1", "Lesson", "2031-03-04T09:00:00Z")
+    ]
     client.delete_event(calendar_id, "booking-1")
     assert list(client.read_events(only_managed=True)) == []
 
@@ -95,13 +120,18 @@ def test_upsert_then_delete_event(sandbox, connect, pyclient):
 def test_availability_with_member_token(sandbox, connect, pyclient):
     grant = connect()
     calendar_id = sandbox.control.calendar_id("ada@demo.test")
-    sandbox.control.add_event(calendar_id, "Busy", FAR + timedelta(hours=1), FAR + timedelta(hours=2))
+    sandbox.control.add_event(
+        calendar_id, "Busy", FAR + timedelta(hours=1), FAR + timedelta(hours=2)
+    )
     periods = pyclient(grant["access_token"]).availability(
-        participants={"members": [grant["sub"]]}, required_duration=30,
-        available_periods=[{"start": FAR, "end": FAR + timedelta(hours=4)}])
+        participants={"members": [grant["sub"]]},
+        required_duration=30,
+        available_periods=[{"start": FAR, "end": FAR + timedelta(hours=4)}],
+    )
     assert [(p["start"], p["end"]) for p in periods] == [
         ("2031-03-04T09:00:00Z", "2031-03-04T10:00:00Z"),
-        ("2031-03-04T11:00:00Z", "2031-03-04T13:00:00Z")]
+        ("2031-03-04T11:00:00Z", "2031-03-04T13:00:00Z"),
+    ]
     assert periods[0]["participants"] == [{"sub": grant["sub"]}]
 
 
@@ -117,13 +147,24 @@ def test_channels_create_list_close(sandbox, connect, pyclient, receiver):
 
 
 def _service_account_client(sandbox, pyclient):
-    query = urlencode({"response_type": "code", "client_id": sandbox.client_id,
-                       "redirect_uri": REDIRECT_URI, "scope": "service_account/accounts/manage",
-                       "delegated_scope": "free_busy_write read_events", "state": "ec"})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": sandbox.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "service_account/accounts/manage",
+            "delegated_scope": "free_busy_write read_events",
+            "state": "ec",
+        }
+    )
     with requests.Session() as session:
         location = click_through_consent(
-            session, f"{sandbox.base_url}/enterprise_connect/oauth/authorize?{query}",
-            person="admin@demo.test", access_mode="read_write", provider="google")
+            session,
+            f"{sandbox.base_url}/enterprise_connect/oauth/authorize?{query}",
+            person="admin@demo.test",
+            access_mode="read_write",
+            provider="google",
+        )
     client = pyclient()
     client.get_authorization_from_code(location.split("code=")[1].split("&")[0], REDIRECT_URI)
     return client
@@ -132,8 +173,9 @@ def _service_account_client(sandbox, pyclient):
 def test_service_account_authorization(sandbox, pyclient, receiver):
     admin = _service_account_client(sandbox, pyclient)
     callback_url = f"{receiver.url}/ec/u1?x=1"
-    admin.authorize_with_service_account("alan@demo.test", "read_events create_event", callback_url,
-                                         state="u1")
+    admin.authorize_with_service_account(
+        "alan@demo.test", "read_events create_event", callback_url, state="u1"
+    )
     payload = receiver.next().json()["authorization"]
     assert payload["state"] == "u1"
     user = pyclient()
@@ -144,9 +186,16 @@ def test_service_account_authorization(sandbox, pyclient, receiver):
 def test_smart_invite_create_status_cancel(pyclient):
     client = pyclient()
     created = client.upsert_smart_invite(
-        "inv-1", {"email": "guest@example.test"},
-        {"summary": "Viewing", "start": FAR, "end": FAR + timedelta(minutes=30), "tzid": "Europe/London"},
-        organizer={"name": "Acme", "email": "bookings@acme.test"})
+        "inv-1",
+        {"email": "guest@example.test"},
+        {
+            "summary": "Viewing",
+            "start": FAR,
+            "end": FAR + timedelta(minutes=30),
+            "tzid": "Europe/London",
+        },
+        organizer={"name": "Acme", "email": "bookings@acme.test"},
+    )
     assert created["recipient"] == {"email": "guest@example.test", "status": "pending"}
     assert "BEGIN:VCALENDAR" in created["attachments"]["icalendar"]
     status = client.get_smart_invite("inv-1", "guest@example.test")

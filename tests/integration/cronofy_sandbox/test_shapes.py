@@ -8,7 +8,7 @@ import requests
 from cronofy_sandbox import SandboxConfig
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
-S, I, B, L, D = str, int, bool, list, dict
+S, INT, B = str, int, bool
 
 
 def shape(value):
@@ -22,26 +22,53 @@ def shape(value):
 
 def api(sandbox, method, path, token=None, **kwargs):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(method, f"{sandbox.base_url}{path}", headers=headers, timeout=5, **kwargs)
+    return requests.request(
+        method, f"{sandbox.base_url}{path}", headers=headers, timeout=5, **kwargs
+    )
 
 
-CALENDAR = {"provider_name": S, "profile_id": S, "profile_name": S, "calendar_id": S,
-            "calendar_name": S, "calendar_readonly": B, "calendar_deleted": B, "calendar_primary": B,
-            "calendar_integrated_conferencing_available": B, "calendar_attachments_available": B,
-            "permission_level": S}
+CALENDAR = {
+    "provider_name": S,
+    "profile_id": S,
+    "profile_name": S,
+    "calendar_id": S,
+    "calendar_name": S,
+    "calendar_readonly": B,
+    "calendar_deleted": B,
+    "calendar_primary": B,
+    "calendar_integrated_conferencing_available": B,
+    "calendar_attachments_available": B,
+    "permission_level": S,
+}
 LINKING = {"provider_name": S, "provider_service": S, "profile_id": S, "profile_name": S}
 
 
 def test_token_response_shape(connect):
-    assert shape(connect()) == {"token_type": S, "access_token": S, "expires_in": I,
-                                "refresh_token": S, "scope": S, "account_id": S, "sub": S,
-                                "linking_profile": LINKING}
+    assert shape(connect()) == {
+        "token_type": S,
+        "access_token": S,
+        "expires_in": INT,
+        "refresh_token": S,
+        "scope": S,
+        "account_id": S,
+        "sub": S,
+        "linking_profile": LINKING,
+    }
 
 
 def test_token_response_headers_forbid_caching(sandbox, get_code):
-    resp = api(sandbox, "POST", "/oauth/token", data={
-        "client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
-        "grant_type": "authorization_code", "code": get_code(), "redirect_uri": REDIRECT_URI})
+    resp = api(
+        sandbox,
+        "POST",
+        "/oauth/token",
+        data={
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "grant_type": "authorization_code",
+            "code": get_code(),
+            "redirect_uri": REDIRECT_URI,
+        },
+    )
     assert resp.status_code == 200
     assert resp.headers["Cache-Control"] == "no-store"
     assert resp.headers["Pragma"] == "no-cache"
@@ -49,18 +76,36 @@ def test_token_response_headers_forbid_caching(sandbox, get_code):
 
 def test_refresh_response_shape(sandbox, connect):
     grant = connect()
-    resp = api(sandbox, "POST", "/oauth/token", json={
-        "client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
-        "grant_type": "refresh_token", "refresh_token": grant["refresh_token"]})
-    assert shape(resp.json()) == {"token_type": S, "access_token": S, "expires_in": I,
-                                  "refresh_token": S, "scope": S}
+    resp = api(
+        sandbox,
+        "POST",
+        "/oauth/token",
+        json={
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": grant["refresh_token"],
+        },
+    )
+    assert shape(resp.json()) == {
+        "token_type": S,
+        "access_token": S,
+        "expires_in": INT,
+        "refresh_token": S,
+        "scope": S,
+    }
 
 
 @pytest.mark.parametrize("mutation", ["wrong_redirect", "reused", "unknown"])
 def test_invalid_grant_body(sandbox, get_code, mutation):
     code = get_code()
-    body = {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    body = {
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+    }
     if mutation == "wrong_redirect":
         body["redirect_uri"] = REDIRECT_URI + "/"
     elif mutation == "reused":
@@ -72,17 +117,31 @@ def test_invalid_grant_body(sandbox, get_code, mutation):
 
 
 def test_bad_client_credentials_are_401(sandbox, get_code):
-    resp = api(sandbox, "POST", "/oauth/token", json={
-        "client_id": sandbox.client_id, "client_secret": "CRN_wrong", "grant_type": "authorization_code",
-        "code": get_code(), "redirect_uri": REDIRECT_URI})
+    resp = api(
+        sandbox,
+        "POST",
+        "/oauth/token",
+        json={
+            "client_id": sandbox.client_id,
+            "client_secret": "CRN_wrong",
+            "grant_type": "authorization_code",
+            "code": get_code(),
+            "redirect_uri": REDIRECT_URI,
+        },
+    )
     assert (resp.status_code, resp.json()) == (401, {"error": "invalid_client"})
 
 
 def test_revoke_is_200_even_for_unknown_tokens_and_kills_the_grant(sandbox, connect):
     grant = connect()
     creds = {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
-    assert api(sandbox, "POST", "/oauth/token/revoke", json={**creds, "token": "nope"}).status_code == 200
-    resp = api(sandbox, "POST", "/oauth/token/revoke", data={**creds, "token": grant["refresh_token"]})
+    assert (
+        api(sandbox, "POST", "/oauth/token/revoke", json={**creds, "token": "nope"}).status_code
+        == 200
+    )
+    resp = api(
+        sandbox, "POST", "/oauth/token/revoke", data={**creds, "token": grant["refresh_token"]}
+    )
     assert (resp.status_code, resp.content) == (200, b"")
     assert api(sandbox, "GET", "/v1/userinfo", grant["access_token"]).status_code == 401
 
@@ -90,22 +149,44 @@ def test_revoke_is_200_even_for_unknown_tokens_and_kills_the_grant(sandbox, conn
 def test_userinfo_shape(sandbox, connect):
     body = api(sandbox, "GET", "/v1/userinfo", connect()["access_token"]).json()
     profile = body["cronofy.data"]["profiles"][0]
-    assert shape(body) == {"sub": S, "email": S, "name": S, "zoneinfo": S, "cronofy.type": S,
-                           "cronofy.data": {"authorization": {"scope": S, "status": S},
-                                            "profiles": [shape(profile)]}}
-    assert shape(profile) == {**LINKING, "profile_connected": B, "profile_initial_sync_required": B,
-                              "profile_calendars": [{k: v for k, v in CALENDAR.items()
-                                                     if k.startswith(("calendar_", "perm"))}]}
+    assert shape(body) == {
+        "sub": S,
+        "email": S,
+        "name": S,
+        "zoneinfo": S,
+        "cronofy.type": S,
+        "cronofy.data": {"authorization": {"scope": S, "status": S}, "profiles": [shape(profile)]},
+    }
+    assert shape(profile) == {
+        **LINKING,
+        "profile_connected": B,
+        "profile_initial_sync_required": B,
+        "profile_calendars": [
+            {k: v for k, v in CALENDAR.items() if k.startswith(("calendar_", "perm"))}
+        ],
+    }
 
 
 def test_account_profiles_calendars_shapes(sandbox, connect):
     token = connect()["access_token"]
-    assert shape(api(sandbox, "GET", "/v1/account", token).json()) == {"account": {
-        "account_id": S, "email": S, "name": S, "scope": S, "default_tzid": S}}
-    assert shape(api(sandbox, "GET", "/v1/profiles", token).json()) == {"profiles": [{
-        "provider_name": S, "provider_service": S, "profile_id": S, "profile_name": S,
-        "profile_connected": B}]}
-    assert shape(api(sandbox, "GET", "/v1/calendars", token).json()) == {"sub": S, "calendars": [CALENDAR]}
+    assert shape(api(sandbox, "GET", "/v1/account", token).json()) == {
+        "account": {"account_id": S, "email": S, "name": S, "scope": S, "default_tzid": S}
+    }
+    assert shape(api(sandbox, "GET", "/v1/profiles", token).json()) == {
+        "profiles": [
+            {
+                "provider_name": S,
+                "provider_service": S,
+                "profile_id": S,
+                "profile_name": S,
+                "profile_connected": B,
+            }
+        ]
+    }
+    assert shape(api(sandbox, "GET", "/v1/calendars", token).json()) == {
+        "sub": S,
+        "calendars": [CALENDAR],
+    }
 
 
 def test_create_calendar_shape_and_duplicate_422(sandbox, connect):
@@ -122,32 +203,59 @@ def test_create_calendar_shape_and_duplicate_422(sandbox, connect):
 def test_read_events_shape(sandbox, connect):
     token = connect()["access_token"]
     body = api(sandbox, "GET", "/v1/events", token, params={"tzid": "Etc/UTC"}).json()
-    assert shape(body["pages"]) == {"current": I, "total": I}
+    assert shape(body["pages"]) == {"current": INT, "total": INT}
     assert shape(body["events"][0]) == {
-        "calendar_id": S, "event_uid": S, "summary": S, "description": S, "start": S, "end": S,
-        "deleted": B, "created": S, "updated": S, "participation_status": S, "attendees": [],
-        "organizer": {"email": S, "display_name": S}, "transparency": S, "status": S,
-        "categories": [], "recurring": B, "event_private": B,
-        "options": {"delete": B, "update": B, "change_participation_status": B}}
+        "calendar_id": S,
+        "event_uid": S,
+        "summary": S,
+        "description": S,
+        "start": S,
+        "end": S,
+        "deleted": B,
+        "created": S,
+        "updated": S,
+        "participation_status": S,
+        "attendees": [],
+        "organizer": {"email": S, "display_name": S},
+        "transparency": S,
+        "status": S,
+        "categories": [],
+        "recurring": B,
+        "event_private": B,
+        "options": {"delete": B, "update": B, "change_participation_status": B},
+    }
 
 
 def test_free_busy_shape(sandbox, connect):
-    body = api(sandbox, "GET", "/v1/free_busy", connect()["access_token"], params={"tzid": "Etc/UTC"}).json()
-    assert shape(body) == {"pages": {"current": I, "total": I}, "free_busy": [
-        {"calendar_id": S, "start": S, "end": S, "free_busy_status": S}]}
+    body = api(
+        sandbox, "GET", "/v1/free_busy", connect()["access_token"], params={"tzid": "Etc/UTC"}
+    ).json()
+    assert shape(body) == {
+        "pages": {"current": INT, "total": INT},
+        "free_busy": [{"calendar_id": S, "start": S, "end": S, "free_busy_status": S}],
+    }
 
 
 def test_missing_tzid_is_422_per_field(sandbox, connect):
-    resp = api(sandbox, "GET", "/v1/events", connect()["access_token"], params={"include_managed": "yes"})
+    resp = api(
+        sandbox, "GET", "/v1/events", connect()["access_token"], params={"include_managed": "yes"}
+    )
     assert resp.status_code == 422
     assert set(resp.json()["errors"]) == {"tzid", "include_managed"}
-    assert resp.json()["errors"]["tzid"] == [{"key": "errors.required", "description": "tzid must be specified"}]
+    assert resp.json()["errors"]["tzid"] == [
+        {"key": "errors.required", "description": "tzid must be specified"}
+    ]
 
 
 def test_upsert_validation_422_lists_every_field(sandbox, connect):
     calendar_id = sandbox.control.calendar_id("ada@demo.test")
-    resp = api(sandbox, "POST", f"/v1/calendars/{calendar_id}/events", connect()["access_token"],
-               json={"start": "2031-03-04T10:00:00Z", "end": "2031-03-04T09:00:00Z"})
+    resp = api(
+        sandbox,
+        "POST",
+        f"/v1/calendars/{calendar_id}/events",
+        connect()["access_token"],
+        json={"start": "2031-03-04T10:00:00Z", "end": "2031-03-04T09:00:00Z"},
+    )
     assert resp.status_code == 422
     assert set(resp.json()["errors"]) == {"event_id", "summary", "end"}
 
@@ -196,40 +304,71 @@ def test_server_error_faults(sandbox, connect, status):
 
 def test_availability_shapes(sandbox, connect):
     grant = connect()
-    body = {"participants": [{"members": [{"sub": grant["sub"]}], "required": "all"}],
-            "required_duration": {"minutes": 30},
-            "query_periods": [{"start": "2031-03-04T09:00:00Z", "end": "2031-03-04T10:00:00Z"}]}
+    body = {
+        "participants": [{"members": [{"sub": grant["sub"]}], "required": "all"}],
+        "required_duration": {"minutes": 30},
+        "query_periods": [{"start": "2031-03-04T09:00:00Z", "end": "2031-03-04T10:00:00Z"}],
+    }
     periods = api(sandbox, "POST", "/v1/availability", sandbox.client_secret, json=body).json()
-    assert shape(periods) == {"available_periods": [{"start": S, "end": S, "participants": [{"sub": S}]}]}
-    slots = api(sandbox, "POST", "/v1/availability", sandbox.client_secret,
-                json={**body, "response_format": "slots"}).json()
-    assert shape(slots) == {"available_slots": [{"start": S, "end": S, "participants": [{"sub": S}]}]}
-    bad = api(sandbox, "POST", "/v1/availability", sandbox.client_secret,
-              json={**body, "required_duration": {"minutes": 0}})
-    assert bad.status_code == 422 and "required_duration" in bad.json()["errors"]
+    assert shape(periods) == {
+        "available_periods": [{"start": S, "end": S, "participants": [{"sub": S}]}]
+    }
+    slots = api(
+        sandbox,
+        "POST",
+        "/v1/availability",
+        sandbox.client_secret,
+        json={**body, "response_format": "slots"},
+    ).json()
+    assert shape(slots) == {
+        "available_slots": [{"start": S, "end": S, "participants": [{"sub": S}]}]
+    }
+    bad = api(
+        sandbox,
+        "POST",
+        "/v1/availability",
+        sandbox.client_secret,
+        json={**body, "required_duration": {"minutes": 0}},
+    )
+    assert bad.status_code == 422
+    assert "required_duration" in bad.json()["errors"]
 
 
 def test_channel_shapes(sandbox, connect, receiver):
     token = connect()["access_token"]
-    created = api(sandbox, "POST", "/v1/channels", token, json={"callback_url": f"{receiver.url}/p"})
+    created = api(
+        sandbox, "POST", "/v1/channels", token, json={"callback_url": f"{receiver.url}/p"}
+    )
     assert shape(created.json()) == {"channel": {"channel_id": S, "callback_url": S, "filters": {}}}
     listed = api(sandbox, "GET", "/v1/channels", token).json()
     assert shape(listed) == {"channels": [{"channel_id": S, "callback_url": S, "filters": {}}]}
-    closed = api(sandbox, "DELETE", f"/v1/channels/{created.json()['channel']['channel_id']}", token)
+    closed = api(
+        sandbox, "DELETE", f"/v1/channels/{created.json()['channel']['channel_id']}", token
+    )
     assert closed.status_code == 202
     receiver.next_of("verification")
 
 
 def test_smart_invite_shape_and_api_key_required(sandbox):
-    body = {"smart_invite_id": "inv-9", "recipient": {"email": "g@example.test"},
-            "event": {"summary": "S", "start": "2031-03-04T09:00:00Z", "end": "2031-03-04T10:00:00Z"}}
+    body = {
+        "smart_invite_id": "inv-9",
+        "recipient": {"email": "g@example.test"},
+        "event": {"summary": "S", "start": "2031-03-04T09:00:00Z", "end": "2031-03-04T10:00:00Z"},
+    }
     assert api(sandbox, "POST", "/v1/smart_invites", "not-the-key", json=body).status_code == 401
     resp = api(sandbox, "POST", "/v1/smart_invites", sandbox.client_secret, json=body)
     assert shape(resp.json()) == {
-        "recipient": {"email": S, "status": S}, "smart_invite_id": S, "callback_url": type(None),
-        "event": {"summary": S, "description": S, "start": {"time": S, "tzid": S},
-                  "end": {"time": S, "tzid": S}},
-        "attachments": {"icalendar": S}}
+        "recipient": {"email": S, "status": S},
+        "smart_invite_id": S,
+        "callback_url": type(None),
+        "event": {
+            "summary": S,
+            "description": S,
+            "start": {"time": S, "tzid": S},
+            "end": {"time": S, "tzid": S},
+        },
+        "attachments": {"icalendar": S},
+    }
 
 
 def test_service_account_token_shape(sandbox, pyclient):
@@ -237,24 +376,53 @@ def test_service_account_token_shape(sandbox, pyclient):
 
     from cronofy_sandbox.testing import click_through_consent
 
-    query = urlencode({"response_type": "code", "client_id": sandbox.client_id,
-                       "redirect_uri": REDIRECT_URI, "scope": "service_account/accounts/manage",
-                       "delegated_scope": "free_busy_write", "access_mode": "free_busy",
-                       "provider_name": "ms_graph", "state": "s"})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": sandbox.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "service_account/accounts/manage",
+            "delegated_scope": "free_busy_write",
+            "access_mode": "free_busy",
+            "provider_name": "ms_graph",
+            "state": "s",
+        }
+    )
     with requests.Session() as session:
         location = click_through_consent(
-            session, f"{sandbox.base_url}/enterprise_connect/oauth/authorize?{query}",
-            person="admin@demo.test")
-    body = api(sandbox, "POST", "/oauth/token", json={
-        "client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
-        "grant_type": "authorization_code", "code": location.split("code=")[1].split("&")[0],
-        "redirect_uri": REDIRECT_URI}).json()
-    assert shape(body) == {"token_type": S, "access_token": S, "expires_in": I, "refresh_token": S,
-                           "scope": S, "service_account_id": S, "sub": S}
-    assert body["expires_in"] == 1800 and body["sub"].startswith("ser_")
+            session,
+            f"{sandbox.base_url}/enterprise_connect/oauth/authorize?{query}",
+            person="admin@demo.test",
+        )
+    body = api(
+        sandbox,
+        "POST",
+        "/oauth/token",
+        json={
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "grant_type": "authorization_code",
+            "code": location.split("code=")[1].split("&")[0],
+            "redirect_uri": REDIRECT_URI,
+        },
+    ).json()
+    assert shape(body) == {
+        "token_type": S,
+        "access_token": S,
+        "expires_in": INT,
+        "refresh_token": S,
+        "scope": S,
+        "service_account_id": S,
+        "sub": S,
+    }
+    assert body["expires_in"] == 1800
+    assert body["sub"].startswith("ser_")
     info = api(sandbox, "GET", "/v1/userinfo", body["access_token"]).json()
     assert info["cronofy.type"] == "service_account"
-    assert info["cronofy.data"]["service_account"] == {"provider_name": "ms_graph_free_busy", "domain": "demo.test"}
+    assert info["cronofy.data"]["service_account"] == {
+        "provider_name": "ms_graph_free_busy",
+        "domain": "demo.test",
+    }
 
 
 class TestRateLimits:

@@ -28,15 +28,26 @@ def csrf(html: str) -> str:
 def test_person_adds_an_event_and_sees_it(mounted):
     client, _ = mounted
     index = client.get(f"{PREFIX}/").get_data(as_text=True)
-    assert "Ada Lovelace" in index and "<script" not in index
+    assert "Ada Lovelace" in index
+    assert "<script" not in index
     assert f'href="{PREFIX}/static/sandbox.css"' in index
     link = re.search(rf'href="({PREFIX}/calendars/cal_[^"]+)">ada@demo.test', index).group(1)
     page = client.get(link).get_data(as_text=True)
-    resp = client.post(f"{link}/events", data={"csrf": csrf(page), "summary": "Piano lesson",
-                                               "start": "2031-03-04T09:30", "minutes": "45"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith(link)
+    resp = client.post(
+        f"{link}/events",
+        data={
+            "csrf": csrf(page),
+            "summary": "Piano lesson",
+            "start": "2031-03-04T09:30",
+            "minutes": "45",
+        },
+    )
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith(link)
     page = client.get(link).get_data(as_text=True)
-    assert "Piano lesson" in page and "2031-03-04T09:30:00Z" in page and "2031-03-04T10:15:00Z" in page
+    assert "Piano lesson" in page
+    assert "2031-03-04T09:30:00Z" in page
+    assert "2031-03-04T10:15:00Z" in page
     css = client.get(f"{PREFIX}/static/sandbox.css")
     css.close()
     assert css.status_code == 200
@@ -54,9 +65,14 @@ def test_move_and_delete_external_event(mounted):
     event = store.one("SELECT * FROM events WHERE managed = 0 LIMIT 1")
     link = f"{PREFIX}/calendars/{event['calendar_id']}"
     token = csrf(client.get(link).get_data(as_text=True))
-    client.post(f"{PREFIX}/events/{event['event_uid']}/move",
-                data={"csrf": token, "start": "2031-05-01T08:00", "minutes": "30", "back": link})
-    assert store.one("SELECT start FROM events WHERE id = ?", (event["id"],))["start"] == "2031-05-01T08:00:00Z"
+    client.post(
+        f"{PREFIX}/events/{event['event_uid']}/move",
+        data={"csrf": token, "start": "2031-05-01T08:00", "minutes": "30", "back": link},
+    )
+    assert (
+        store.one("SELECT start FROM events WHERE id = ?", (event["id"],))["start"]
+        == "2031-05-01T08:00:00Z"
+    )
     client.post(f"{PREFIX}/events/{event['event_uid']}/delete", data={"csrf": token, "back": link})
     assert store.one("SELECT deleted FROM events WHERE id = ?", (event["id"],))["deleted"] == 1
 
@@ -73,6 +89,8 @@ def test_mailbox_and_faults_pages(mounted):
 def test_session_cookie_does_not_clash_with_the_host(mounted):
     client, _ = mounted
     client.get(f"{PREFIX}/")
-    assert client.get_cookie("cronofy_sandbox_session", path=PREFIX) is not None or client.get_cookie(
-        "cronofy_sandbox_session") is not None
+    assert (
+        client.get_cookie("cronofy_sandbox_session", path=PREFIX) is not None
+        or client.get_cookie("cronofy_sandbox_session") is not None
+    )
     assert client.get_cookie("session") is None

@@ -13,7 +13,8 @@ HORIZON = 240
 
 def ranges(max_count: int, min_count: int = 0) -> st.SearchStrategy[list[tuple[int, int]]]:
     pair = st.tuples(st.integers(0, HORIZON - 1), st.integers(1, 90)).map(
-        lambda p: (p[0], min(HORIZON, p[0] + p[1])))
+        lambda p: (p[0], min(HORIZON, p[0] + p[1]))
+    )
     return st.lists(pair, min_size=min_count, max_size=max_count)
 
 
@@ -47,7 +48,9 @@ def oracle_valid(start, query, members, required, q):
     d, before, after = q.duration // M, q.before // M, q.after // M
 
     def member_ok(own, busy):
-        inside = all(covered(t, query) and (own is None or covered(t, own)) for t in range(start, start + d))
+        inside = all(
+            covered(t, query) and (own is None or covered(t, own)) for t in range(start, start + d)
+        )
         clear = not any(covered(t, busy) for t in range(start - before, start + d + after))
         return inside and clear
 
@@ -61,8 +64,16 @@ def build(query, members, required):
 
     group_members = []
     for sub, own, busy in members:
-        free = sec(query) if own is None else tuple(
-            (max(a, c) * M, min(b, e) * M) for a, b in query for c, e in own if max(a, c) < min(b, e))
+        free = (
+            sec(query)
+            if own is None
+            else tuple(
+                (max(a, c) * M, min(b, e) * M)
+                for a, b in query
+                for c, e in own
+                if max(a, c) < min(b, e)
+            )
+        )
         group_members.append(Member(sub, free, sec(busy)))
     return [Group(tuple(group_members), required)]
 
@@ -74,10 +85,14 @@ def test_matches_minute_grid_oracle(scenario):
     found = solve(build(query, members, required), q)
     d = q.duration // M
     step = (q.interval or (15 * M if q.response_format != "periods" else M)) // M
-    aligned_valid = [s for s in range(0, HORIZON) if s % step == 0
-                     and oracle_valid(s, query, members, required, q)]
+    aligned_valid = [
+        s
+        for s in range(0, HORIZON)
+        if s % step == 0 and oracle_valid(s, query, members, required, q)
+    ]
     for item in found:
-        assert item.start % M == 0 and item.end % M == 0
+        assert item.start % M == 0
+        assert item.end % M == 0
         lo, hi = item.start // M, item.end // M
         # Every slot of the duration inside what was returned is available (no busy overlap,
         # buffers clear, inside the available periods).
@@ -103,12 +118,19 @@ def test_matches_minute_grid_oracle(scenario):
 def test_required_one_of_two_members_lists_the_free_one():
     busy = Member("acc_b", ((0, 3600),), ((0, 3600),))
     free = Member("acc_f", ((0, 3600),), ())
-    found = solve([Group((busy, free), 1)], Query(duration=1800, response_format="slots", interval=1800))
-    assert [(a.start, a.end, a.subs) for a in found] == [(0, 1800, ("acc_f",)), (1800, 3600, ("acc_f",))]
+    found = solve(
+        [Group((busy, free), 1)], Query(duration=1800, response_format="slots", interval=1800)
+    )
+    assert [(a.start, a.end, a.subs) for a in found] == [
+        (0, 1800, ("acc_f",)),
+        (1800, 3600, ("acc_f",)),
+    ]
 
 
 def test_max_results_truncates():
     member = Member("acc_a", ((0, 6 * 3600),), ())
-    found = solve([Group((member,))], Query(duration=1800, response_format="overlapping_slots",
-                                             interval=900, max_results=3))
+    found = solve(
+        [Group((member,))],
+        Query(duration=1800, response_format="overlapping_slots", interval=900, max_results=3),
+    )
     assert [a.start for a in found] == [0, 900, 1800]
