@@ -8,7 +8,7 @@ with the ids ``sqlite`` and ``postgres``. Override ``app_overrides`` (config) or
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,29 @@ def app(
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+MakeApp = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator[MakeApp]:
+    """Build more apps on the test's database (other keys, URLs...); disposed afterwards."""
+    made: list[Flask] = []
+
+    def build(*, clients: Clients | None = None, **overrides: Any) -> Flask:
+        url = overrides.pop("DATABASE_URL", database_url)
+        application = create_app(
+            app_test_config(url, tmp_path / "instance", **overrides), clients=clients
+        )
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,148 @@
+"""Configuration from the environment: defaults, demo mode, production refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from webapp.config import ENV_VARS, ConfigError, build_config
+
+SECRET = "s" * 40
+
+
+def _production_env(**extra: str) -> dict[str, str]:
+    env = {
+        "SECRET_KEY": SECRET,
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DATABASE_URL": "postgresql+psycopg://bridge@db/bridge",
+        "CRONOFY_CLIENT_ID": "client-id",
+        "CRONOFY_CLIENT_SECRET": "client-secret",
+    }
+    env.update(extra)
+    return env
+
+
+def test_every_variable_is_named_once() -> None:
+    names = [var.name for var in ENV_VARS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "SECRET_KEY",
+        "TOKEN_ENCRYPTION_KEYS",
+        "DATABASE_URL",
+        "CRONOFY_CLIENT_ID",
+        "CRONOFY_CLIENT_SECRET",
+    ],
+)
+def test_production_refuses_to_start_without_a_secret(missing: str, tmp_path: Path) -> None:
+    env = _production_env()
+    del env[missing]
+    with pytest.raises(ConfigError, match=missing):
+        build_config(env, {}, instance_path=tmp_path)
+
+
+def test_an_empty_value_counts_as_missing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        build_config(_production_env(SECRET_KEY="  "), {}, instance_path=tmp_path)
+
+
+def test_production_refuses_a_short_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY is too short"):
+        build_config(_production_env(SECRET_KEY="short"), {}, instance_path=tmp_path)
+
+
+def test_production_refuses_a_malformed_fernet_key(tmp_path: Path) -> None:
+    env = _production_env(TOKEN_ENCRYPTION_KEYS="not-a-key")
+    with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEYS"):
+        build_config(env, {}, instance_path=tmp_path)
+
+
+def test_production_with_everything_set_starts(tmp_path: Path) -> None:
+    key_new, key_old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    env = _production_env(TOKEN_ENCRYPTION_KEYS=f"{key_new}, {key_old}")
+    config = build_config(env, {}, instance_path=tmp_path)
+    assert config["BRIDGE_MODE"] == "production"
+    assert config["TOKEN_ENCRYPTION_KEYS"] == (key_new, key_old)
+    assert config["CRONOFY_SANDBOX"] is False
+    assert config["BOOKLY_DATABASE_URL"] is None
+    assert not (tmp_path / "demo-secrets.json").exists()
+
+
+def test_production_may_use_the_sandbox_explicitly(tmp_path: Path) -> None:
+    env = _production_env(CRONOFY_SANDBOX="1")
+    del env["CRONOFY_CLIENT_ID"], env["CRONOFY_CLIENT_SECRET"]
+    config = build_config(env, {}, instance_path=tmp_path)
+    assert config["CRONOFY_SANDBOX"] is True
+
+
+def test_unknown_bridge_env_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="BRIDGE_ENV"):
+        build_config({"BRIDGE_ENV": "staging"}, {}, instance_path=tmp_path)
+
+
+def test_demo_mode_uses_embedded_defaults(tmp_path: Path) -> None:
+    config = build_config({"BRIDGE_ENV": "demo"}, {}, instance_path=tmp_path)
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'bridge.sqlite3'}"
+    assert config["BOOKLY_DATABASE_URL"] == f"sqlite:///{tmp_path / 'bookly-demo.sqlite3'}"
+    assert config["CRONOFY_SANDBOX"] is True
+    assert config["CELERY_BROKER_URL"] is None
+    assert config["MAIL_URL"] is None
+    assert config["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+
+
+def test_demo_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:
+    first = build_config({"BRIDGE_ENV": "demo"}, {}, instance_path=tmp_path)
+    second = build_config({"BRIDGE_ENV": "demo"}, {}, instance_path=tmp_path)
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert first["TOKEN_ENCRYPTION_KEYS"] == second["TOKEN_ENCRYPTION_KEYS"]
+    assert (tmp_path / "demo-secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_debug_counts_as_demo(tmp_path: Path) -> None:
+    config = build_config({}, {}, instance_path=tmp_path, debug=True)
+    assert config["BRIDGE_MODE"] == "demo"
+
+
+def test_testing_gets_throwaway_secrets_and_no_files(tmp_path: Path) -> None:
+    config = build_config({}, {"TESTING": True}, instance_path=tmp_path)
+    assert config["BRIDGE_MODE"] == "testing"
+    assert len(config["SECRET_KEY"]) >= 32
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_digit_only_values_stay_strings(tmp_path: Path) -> None:
+    env = _production_env(CRONOFY_CLIENT_ID="12345")
+    assert build_config(env, {}, instance_path=tmp_path)["CRONOFY_CLIENT_ID"] == "12345"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "secure", "cookie_name"),
+    [
+        ("http://127.0.0.1:5000", False, "bridge_session"),
+        ("https://bridge.example.org", True, "__Host-session"),
+    ],
+)
+def test_cookie_flags_follow_the_public_url(
+    public_url: str, secure: bool, cookie_name: str, tmp_path: Path
+) -> None:
+    config = build_config(_production_env(PUBLIC_BASE_URL=public_url), {}, instance_path=tmp_path)
+    assert config["SESSION_COOKIE_SECURE"] is secure
+    assert config["SESSION_COOKIE_NAME"] == cookie_name
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
+    env = _production_env()
+    config = build_config(
+        env,
+        {"DATABASE_URL": "sqlite://", "LOGIN_FAILURES_PER_IP": "3/minute"},
+        instance_path=tmp_path,
+    )
+    assert config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
+    assert config["LOGIN_FAILURES_PER_IP"] == "3/minute"
