@@ -7,6 +7,8 @@ lazily so the web app starts even while one of them is missing from an install.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,6 +66,11 @@ def build_cronofy(config: Mapping[str, Any]) -> CronofyClient:
     )
 
 
+def bookly_token_secret(secret_key: str) -> bytes:
+    """The key Bookly booking tokens are derived with (separate from the session key)."""
+    return hmac.new(secret_key.encode("utf-8"), b"bookly-booking-token", hashlib.sha256).digest()
+
+
 def build_bookly(config: Mapping[str, Any]) -> BooklyGateway | None:
     """The Bookly gateway, or None when no Bookly database is configured."""
     url = config.get("BOOKLY_DATABASE_URL")
@@ -71,7 +78,11 @@ def build_bookly(config: Mapping[str, Any]) -> BooklyGateway | None:
         return None
     from bookly_client import BooklyGateway
 
-    return BooklyGateway(url, table_prefix=config["BOOKLY_TABLE_PREFIX"])
+    return BooklyGateway(
+        url,
+        table_prefix=config["BOOKLY_TABLE_PREFIX"],
+        token_secret=bookly_token_secret(config["SECRET_KEY"]),
+    )
 
 
 def build_clients(config: Mapping[str, Any]) -> Clients:

@@ -48,6 +48,10 @@ class StaffMember(Protocol):
     def email(self) -> str:
         """The staff member's e-mail."""
 
+    @property
+    def time_zone(self) -> str | None:
+        """The staff member's IANA time zone, if set."""
+
 
 @dataclass(frozen=True, slots=True)
 class SeedResult:
@@ -81,14 +85,15 @@ def seed_demo(staff: Iterable[StaffMember] = ()) -> SeedResult:
 
 
 def _link_staff(staff: Iterable[StaffMember]) -> list[str]:
-    by_email = {member.email.strip().lower(): member.id for member in staff if member.email}
+    by_email = {member.email.strip().lower(): member for member in staff if member.email}
     linked: list[str] = []
     for person in DEMO_PEOPLE:
         user = accounts.find_user(person.email)
-        staff_id = by_email.get(person.email)
-        if user is None or staff_id is None or person.role is not Role.INSTRUCTOR:
+        member = by_email.get(person.email)
+        if user is None or member is None or person.role is not Role.INSTRUCTOR:
             continue
-        if user.bookly_staff_id != staff_id:
-            user.bookly_staff_id = staff_id
+        user.bookly_staff_id = member.id
+        if member.time_zone:
+            user.time_zone = member.time_zone
         linked.append(person.email)
     return linked

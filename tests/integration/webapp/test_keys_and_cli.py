@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -181,3 +182,20 @@ def test_demo_seed_is_idempotent_and_prints_the_logins(app: Flask, runner: Flask
         assert admin.role is Role.ADMIN
         assert verify_password(admin.password_hash, "demo-admin")
         assert len({u.organisation_id for u in users}) == 1
+
+
+def test_demo_seed_links_instructors_to_the_bookly_demo_staff(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    app = make_app(BOOKLY_DATABASE_URL=f"sqlite:///{tmp_path / 'bookly.sqlite3'}")
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "3 instructor(s) linked to Bookly staff" in result.output
+    staff = {member.email: member.id for member in app.extensions["clients"].bookly.list_staff()}
+    with app.app_context():
+        users = db.session.scalars(sa.select(User).where(User.role == Role.INSTRUCTOR)).all()
+        assert {u.email: u.bookly_staff_id for u in users} == {
+            email: staff[email] for email in ("ada@demo.test", "grace@demo.test", "alan@demo.test")
+        }
