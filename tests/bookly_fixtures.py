@@ -75,7 +75,8 @@ class BooklyDb:
     def gateway(self, **kw: Any) -> BooklyGateway:
         kw.setdefault("clock", lambda: FIXED_NOW)
         kw.setdefault("token_secret", TOKEN_SECRET)
-        return BooklyGateway(self.engine, table_prefix=self.prefix, **kw)
+        kw.setdefault("table_prefix", self.prefix)
+        return BooklyGateway(self.engine, **kw)
 
     def insert(self, table: sa.Table, **values: Any) -> int:
         with self.engine.begin() as conn:

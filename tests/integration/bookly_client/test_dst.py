@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from bookly_client import UnrepresentableTime
 
 from .conftest import KIM, School, utc
 
-ALL_DAY = {d: ("00:00", "24:00") for d in range(1, 8)}
+ALL_DAY = dict.fromkeys(range(1, 8), ("00:00", "24:00"))
 
 
 @pytest.fixture
