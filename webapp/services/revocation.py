@@ -1,0 +1,189 @@
+"""Background clean-up after a disconnect: revoke at Cronofy, delete Bookly block rows.
+
+When Cronofy or Bookly cannot be reached during a disconnect, what is still needed to finish
+is kept as an ``OutboxJob``: the refresh token only as its Fernet CIPHERTEXT (or the ``sub``),
+Bookly block ids as plain integers. ``process_due_jobs`` (the Celery task
+``webapp.tasks.finish_disconnects``) retries with capped, jittered exponential backoff; on
+success or after the last attempt the payload is scrubbed, so nothing the instructor asked us
+to delete outlives the retry window.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bookly_client import BooklyError
+from cronofy_client import CronofyClient, CronofyError
+from webapp.clients import get_clients
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.models import OutboxJob, OutboxStatus
+from webapp.security import TokenDecryptError
+from webapp.services import audit
+
+log = logging.getLogger(__name__)
+
+REVOKE_JOB = "cronofy.revoke"
+DELETE_BLOCKS_JOB = "bookly.delete_blocks"
+JOB_KINDS = (REVOKE_JOB, DELETE_BLOCKS_JOB)
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=6)
+MAX_ATTEMPTS = 12
+CLAIM_DURATION = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """What one pass over the due clean-up jobs did."""
+
+    done: int
+    retried: int
+    dead: int
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try: full jitter in [0, min(cap, base * 2^attempts)], >= 1 s."""
+    ceiling = min(BACKOFF_CAP.total_seconds(), BACKOFF_BASE.total_seconds() * 2.0**attempts)
+    return timedelta(seconds=max(1.0, random.uniform(0.0, ceiling)))  # noqa: S311 - spread only
+
+
+def queue_revocation(*, refresh_token_encrypted: str | None, sub: str | None) -> OutboxJob:
+    """Add a revoke job (ciphertext or sub only) to the session; the caller commits."""
+    payload: dict[str, Any] = {"refresh_token_encrypted": refresh_token_encrypted, "sub": sub}
+    return _queue(REVOKE_JOB, payload)
+
+
+def queue_block_deletion(appointment_ids: list[int]) -> OutboxJob:
+    """Add a job deleting our Bookly block rows to the session; the caller commits."""
+    return _queue(DELETE_BLOCKS_JOB, {"appointment_ids": sorted(appointment_ids)})
+
+
+def _queue(kind: str, payload: dict[str, Any]) -> OutboxJob:
+    job = OutboxJob(kind=kind, payload=payload, next_attempt_at=utcnow() + backoff(0))
+    db.session.add(job)
+    return job
+
+
+def revoke_now(
+    cronofy: CronofyClient, *, refresh_token_encrypted: str | None, sub: str | None
+) -> bool:
+    """Revoke with the refresh token (or by sub when it is unreadable); False on failure."""
+    token: str | None = None
+    if refresh_token_encrypted:
+        from webapp.services.tokens import token_cipher
+
+        try:
+            token = token_cipher().decrypt(refresh_token_encrypted)
+        except TokenDecryptError:
+            log.error("refresh token unreadable; revoking by sub instead")
+    if token is None and not sub:
+        return True  # nothing left that could be revoked
+    try:
+        cronofy.revoke(refresh_token=token) if token else cronofy.revoke(sub=sub)
+    except CronofyError as exc:
+        log.warning("revoke failed (%s); it will be retried", type(exc).__name__)
+        return False
+    return True
+
+
+def delete_blocks_now(appointment_ids: list[int]) -> list[int]:
+    """Delete our Bookly block rows; return the ids that could not be deleted yet."""
+    bookly = get_clients().bookly
+    if bookly is None or not appointment_ids:
+        return []
+    left: list[int] = []
+    for appointment_id in appointment_ids:
+        try:
+            bookly.delete_busy_block(appointment_id)
+        except BooklyError as exc:
+            log.warning("Bookly block %s not deleted yet (%s)", appointment_id, type(exc).__name__)
+            left.append(appointment_id)
+    return left
+
+
+def process_due_jobs(cronofy: CronofyClient, *, now: datetime | None = None) -> JobRun:
+    """Run every due clean-up job once (claimed atomically, so workers never double up)."""
+    moment = now or utcnow()
+    done = retried = dead = 0
+    for job_id in _due_ids(moment):
+        if not _claim(job_id, moment):
+            continue
+        job = db.session.get(OutboxJob, job_id)
+        if job is None:
+            continue
+        if _run(cronofy, job):
+            _finish(job, OutboxStatus.DONE)
+            done += 1
+        elif job.attempts + 1 >= MAX_ATTEMPTS:
+            _finish(job, OutboxStatus.DEAD)
+            dead += 1
+        else:
+            job.attempts += 1
+            job.next_attempt_at = moment + backoff(job.attempts)
+            job.locked_until = None
+            job.last_error = "Cronofy or Bookly unavailable"
+            retried += 1
+        db.session.commit()
+    return JobRun(done=done, retried=retried, dead=dead)
+
+
+def _due_ids(moment: datetime) -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(OutboxJob.id)
+            .where(
+                OutboxJob.kind.in_(JOB_KINDS),
+                OutboxJob.status == OutboxStatus.PENDING,
+                OutboxJob.next_attempt_at <= moment,
+            )
+            .order_by(OutboxJob.id)
+            .limit(100)
+        )
+    )
+
+
+def _claim(job_id: int, moment: datetime) -> bool:
+    result = db.session.execute(
+        sa.update(OutboxJob)
+        .where(
+            OutboxJob.id == job_id,
+            OutboxJob.status == OutboxStatus.PENDING,
+            sa.or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < moment),
+        )
+        .values(locked_until=moment + CLAIM_DURATION)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _run(cronofy: CronofyClient, job: OutboxJob) -> bool:
+    payload = dict(job.payload or {})
+    if job.kind == REVOKE_JOB:
+        return revoke_now(
+            cronofy,
+            refresh_token_encrypted=payload.get("refresh_token_encrypted"),
+            sub=payload.get("sub"),
+        )
+    left = delete_blocks_now([int(i) for i in payload.get("appointment_ids", [])])
+    job.payload = {"appointment_ids": left}
+    return not left
+
+
+def _finish(job: OutboxJob, status: OutboxStatus) -> None:
+    job.status = status
+    job.payload = {}  # scrub the ciphertext / ids: nothing to keep once finished or abandoned
+    job.locked_until = None
+    job.attempts += 1
+    if status is OutboxStatus.DEAD:
+        job.last_error = "gave up after the last attempt"
+        audit.record("connection.cleanup_abandoned", details={"job_id": job.id, "kind": job.kind})
+        log.error("clean-up job id=%s (%s) abandoned", job.id, job.kind)
+    else:
+        log.info("clean-up job id=%s (%s) done", job.id, job.kind)
