@@ -387,10 +387,8 @@ def _customer_appointments(md: sa.MetaData, b: str) -> sa.Table:
 
 
 def _notifications(md: sa.MetaData, b: str) -> sa.Table:
-    flags = (
-        "to_staff", "to_customer", "to_admin", "to_custom", "to_organizer", "attach_ics",
-        "attach_invoice",
-    )  # fmt: skip
+    flags = ("to_staff", "to_customer", "to_admin", "to_custom")
+    later_flags = ("to_organizer", "attach_ics", "attach_invoice")
     return sa.Table(
         f"{b}notifications", md, _id(),
         sa.Column("gateway", _enum("email", "sms", "voice", "whatsapp"), nullable=False,
@@ -402,6 +400,8 @@ def _notifications(md: sa.MetaData, b: str) -> sa.Table:
         sa.Column("message", sa.Text()),
         *(sa.Column(flag, tinyint(), nullable=False, server_default=_d(0)) for flag in flags),
         sa.Column("custom_recipients", sa.String(255)),
+        *(sa.Column(flag, tinyint(), nullable=False, server_default=_d(0))
+          for flag in later_flags),
         sa.Column("settings", sa.Text()),
         **_MYSQL_OPTS,
     )  # fmt: skip

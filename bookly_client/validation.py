@@ -18,7 +18,7 @@ def clean_customer(customer: CustomerDetails) -> CustomerDetails:
     """Validated customer details with a normalised e-mail; raises InvalidCustomer."""
     try:
         email = validate_email(
-            customer.email, check_deliverability=False, test_environment=True
+            customer.email.strip(), check_deliverability=False, test_environment=True
         ).normalized
     except EmailNotValidError as exc:
         raise InvalidCustomer(f"not an e-mail address: {customer.email!r} ({exc})") from exc
