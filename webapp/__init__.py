@@ -85,12 +85,15 @@ def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.cli import register_cli
-    from webapp.views import auth, dashboard, health
+    from webapp.views import auth, connect, dashboard, enterprise, health, webhooks
     from webapp.views.errors import register_error_handlers
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(connect.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(enterprise.bp)
     register_error_handlers(app)
     register_cli(app)
 

@@ -1,0 +1,242 @@
+"""Asking Cronofy to authorize instructors through the organisation's service account."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+
+import sqlalchemy as sa
+
+from cronofy_client import CronofyClient, CronofyError, ServiceAccountAuthorizationRequest
+from webapp.extensions import db
+from webapp.models import (
+    AuthorizationStatus,
+    CalendarConnection,
+    ConnectionStatus,
+    Role,
+    ServiceAccount,
+    ServiceAccountAuthorization,
+    User,
+)
+from webapp.security import TokenCipher, new_state_token, token_digest
+from webapp.services import audit
+from webapp.services.enterprise.errors import (
+    AuthorizationNotFound,
+    EnterpriseError,
+    OrganisationNotConnected,
+    ServiceAccountReconnectRequired,
+)
+from webapp.services.enterprise.recipients import Recipients
+from webapp.services.enterprise.service_tokens import call_with_service_token
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+# Per person we ask for what delegated free_busy_write allows; the mode follows the account.
+USER_SCOPE = "free_busy_write"
+CALLBACK_PATH = "/webhooks/cronofy/enterprise/"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationReport:
+    """What happened to each submitted address."""
+
+    requested: tuple[str, ...]
+    invalid: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    unknown: tuple[str, ...]
+    already_connected: tuple[str, ...]
+    not_sent: tuple[str, ...]
+
+
+def callback_url(base_url: str, token: str) -> str:
+    """The exact callback URL of one authorization (also its code's redirect_uri)."""
+    return f"{base_url.rstrip('/')}{CALLBACK_PATH}{token}"
+
+
+def organisation_account(organisation_id: int) -> ServiceAccount:
+    """The organisation's service account; OrganisationNotConnected when there is none."""
+    account = db.session.scalar(
+        sa.select(ServiceAccount).where(ServiceAccount.organisation_id == organisation_id)
+    )
+    if account is None:
+        raise OrganisationNotConnected("Connect the organisation with Enterprise Connect first.")
+    if account.status is not ConnectionStatus.CONNECTED:
+        raise ServiceAccountReconnectRequired("Connect the organisation again first.")
+    return account
+
+
+def authorize_instructors(
+    cronofy: CronofyClient,
+    cipher: TokenCipher,
+    *,
+    admin: User,
+    recipients: Recipients,
+    callback_base_url: str,
+) -> AuthorizationReport:
+    """Authorize this organisation's instructors by e-mail, in batches of at most 50."""
+    account = organisation_account(admin.organisation_id)
+    instructors = _instructors_by_email(admin.organisation_id, recipients.valid)
+    existing = _existing(account.id, recipients.valid)
+    unknown: list[str] = []
+    connected: list[str] = []
+    to_send: list[ServiceAccountAuthorization] = []
+    for email in recipients.valid:
+        if email not in instructors:
+            unknown.append(email)
+        elif email in existing and is_connected(existing[email]):
+            connected.append(email)
+        else:
+            row = existing.get(email) or _new_row(account, instructors[email])
+            to_send.append(row)
+    not_sent = _send(cronofy, cipher, account, to_send, callback_base_url)
+    audit.record(
+        "enterprise.authorizations_requested",
+        actor=admin,
+        details={"sent": len(to_send) - len(not_sent), "unknown": len(unknown)},
+    )
+    db.session.commit()
+    return AuthorizationReport(
+        requested=tuple(r.email for r in to_send if r.email not in not_sent),
+        invalid=recipients.invalid,
+        duplicates=recipients.duplicates,
+        unknown=tuple(unknown),
+        already_connected=tuple(connected),
+        not_sent=tuple(not_sent),
+    )
+
+
+def retry_authorization(
+    cronofy: CronofyClient,
+    cipher: TokenCipher,
+    *,
+    admin: User,
+    authorization_id: int,
+    callback_base_url: str,
+) -> ServiceAccountAuthorization:
+    """Send one pending or failed authorization again, with a fresh callback token."""
+    account = organisation_account(admin.organisation_id)
+    row = db.session.scalar(
+        sa.select(ServiceAccountAuthorization).where(
+            ServiceAccountAuthorization.id == authorization_id,
+            ServiceAccountAuthorization.service_account_id == account.id,
+        )
+    )
+    if row is None:
+        raise AuthorizationNotFound("There is no such authorization in your organisation.")
+    if is_connected(row):
+        return row
+    _send(cronofy, cipher, account, [row], callback_base_url)
+    audit.record("enterprise.authorization_retried", actor=admin, target=row.email)
+    db.session.commit()
+    return row
+
+
+def is_connected(row: ServiceAccountAuthorization) -> bool:
+    """Authorized and the instructor's calendar connection is still live."""
+    if row.status is not AuthorizationStatus.AUTHORIZED or row.user_id is None:
+        return False
+    status = db.session.scalar(
+        sa.select(CalendarConnection.status).where(CalendarConnection.user_id == row.user_id)
+    )
+    return status is ConnectionStatus.CONNECTED
+
+
+def _instructors_by_email(organisation_id: int, emails: Sequence[str]) -> dict[str, User]:
+    if not emails:
+        return {}
+    users = db.session.scalars(
+        sa.select(User).where(
+            User.organisation_id == organisation_id,
+            User.role == Role.INSTRUCTOR,
+            User.active.is_(True),
+            User.email.in_(list(emails)),
+        )
+    )
+    return {user.email: user for user in users}
+
+
+def _existing(account_id: int, emails: Sequence[str]) -> dict[str, ServiceAccountAuthorization]:
+    if not emails:
+        return {}
+    rows = db.session.scalars(
+        sa.select(ServiceAccountAuthorization).where(
+            ServiceAccountAuthorization.service_account_id == account_id,
+            ServiceAccountAuthorization.email.in_(list(emails)),
+        )
+    )
+    return {row.email: row for row in rows}
+
+
+def _new_row(account: ServiceAccount, user: User) -> ServiceAccountAuthorization:
+    row = ServiceAccountAuthorization(
+        service_account_id=account.id, email=user.email, user_id=user.id, attempts=0
+    )
+    db.session.add(row)
+    return row
+
+
+def _send(
+    cronofy: CronofyClient,
+    cipher: TokenCipher,
+    account: ServiceAccount,
+    rows: list[ServiceAccountAuthorization],
+    base_url: str,
+) -> list[str]:
+    """Give each row a fresh callback token, commit, then send; return e-mails not sent."""
+    tokens = _prepare(rows)
+    # Committed before sending: Cronofy may call back before this request finishes.
+    db.session.commit()
+    not_sent: list[str] = []
+    account_id = account.id
+    for start in range(0, len(rows), BATCH_SIZE):
+        chunk = rows[start : start + BATCH_SIZE]
+        requests = [
+            ServiceAccountAuthorizationRequest(
+                email=row.email,
+                callback_url=callback_url(base_url, tokens[row.id]),
+                scope=USER_SCOPE,
+                state=str(row.id),
+            )
+            for row in chunk
+        ]
+        send = partial(cronofy.authorize_service_account_users, requests=requests)
+        try:
+            call_with_service_token(cronofy, cipher, account_id, send)
+        except (CronofyError, EnterpriseError) as exc:
+            log.warning("service-account authorization batch failed: %s", type(exc).__name__)
+            _mark_unsent(chunk, exc)
+            not_sent.extend(row.email for row in chunk)
+    return not_sent
+
+
+def _prepare(rows: list[ServiceAccountAuthorization]) -> dict[int, str]:
+    now = datetime.now(UTC)
+    tokens: list[str] = []
+    for row in rows:
+        token = new_state_token()
+        tokens.append(token)
+        row.state_hash = token_digest(token)
+        row.status = AuthorizationStatus.PENDING
+        row.error = None
+        row.attempts = (row.attempts or 0) + 1
+        row.requested_at = now
+        row.completed_at = None
+    db.session.flush()
+    return {row.id: token for row, token in zip(rows, tokens, strict=True)}
+
+
+def _mark_unsent(rows: list[ServiceAccountAuthorization], exc: Exception) -> None:
+    if isinstance(exc, CronofyError):
+        reason = f"Cronofy did not accept the request ({exc.status or 'no answer'})."
+    else:
+        reason = str(exc)
+    now = datetime.now(UTC)
+    for row in rows:
+        row.status = AuthorizationStatus.FAILED
+        row.error = f"not sent: {reason}"[:500]
+        row.completed_at = now
+    db.session.commit()

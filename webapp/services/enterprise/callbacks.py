@@ -1,0 +1,176 @@
+"""Cronofy's signed Enterprise Connect callbacks: one per authorized (or refused) e-mail.
+
+Unknown tokens (superseded by a retry, or the organisation disconnected since) are
+acknowledged and ignored after the signature check: Cronofy would otherwise keep redelivering
+something we can never use. Redelivery of a finished authorization is ignored too.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from cronofy_client import (
+    CronofyClient,
+    CronofyError,
+    CronofyInvalidGrant,
+    CronofyUnavailable,
+    EnterpriseConnectCallback,
+    MalformedCallback,
+    parse_callback,
+)
+from webapp.extensions import db
+from webapp.models import (
+    AuthorizationStatus,
+    ConnectMethod,
+    Role,
+    ServiceAccount,
+    ServiceAccountAuthorization,
+    User,
+)
+from webapp.security import token_digest
+from webapp.services import audit
+from webapp.services.enterprise.authorizations import callback_url
+from webapp.services.enterprise.errors import (
+    CronofyUnreachable,
+    InvalidSignature,
+    MalformedEnterpriseCallback,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 500
+
+
+class CallbackOutcome(StrEnum):
+    """What a callback did."""
+
+    AUTHORIZED = "authorized"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+def receive_callback(
+    cronofy: CronofyClient,
+    *,
+    token: str,
+    raw_body: bytes,
+    signature: str | None,
+    webhook_base_url: str,
+) -> CallbackOutcome:
+    """Verify, match by path token, then connect the instructor or record Cronofy's error."""
+    if not cronofy.webhook_verifier().verify(raw_body, signature):
+        raise InvalidSignature("Cronofy-HMAC-SHA256 does not match the body")
+    row = db.session.scalar(
+        sa.select(ServiceAccountAuthorization).where(
+            ServiceAccountAuthorization.state_hash == token_digest(token)
+        )
+    )
+    if row is None:
+        log.warning("signed enterprise callback for an unknown token ignored")
+        return CallbackOutcome.IGNORED
+    result = _parse(raw_body)
+    if row.status is not AuthorizationStatus.PENDING:
+        log.info("enterprise callback redelivered for authorization %s; ignored", row.id)
+        return CallbackOutcome.IGNORED
+    if not result.succeeded or not result.code:
+        return _record_failure(row, _cronofy_error(result))
+    return _connect(
+        cronofy, row, result.code, callback_url(webhook_base_url, token), webhook_base_url
+    )
+
+
+def _parse(raw_body: bytes) -> EnterpriseConnectCallback:
+    try:
+        parsed = parse_callback(raw_body)
+    except MalformedCallback:
+        raise MalformedEnterpriseCallback("the callback body cannot be read") from None
+    if not isinstance(parsed, EnterpriseConnectCallback):
+        raise MalformedEnterpriseCallback("not an Enterprise Connect authorization result")
+    return parsed
+
+
+def _cronofy_error(result: EnterpriseConnectCallback) -> str:
+    key = result.error_key or result.error or "unknown_error"
+    if result.error_description:
+        return f"{key}: {result.error_description}"
+    return key
+
+
+def _connect(
+    cronofy: CronofyClient,
+    row: ServiceAccountAuthorization,
+    code: str,
+    redirect_uri: str,
+    webhook_base_url: str,
+) -> CallbackOutcome:
+    # Imported here: the connections service imports models shared with this package.
+    from webapp.services import connections
+    from webapp.services.connection_errors import CalendarConnectionError
+
+    user = _instructor(row)
+    if user is None:
+        return _record_failure(row, "instructor_gone: the instructor no longer exists here")
+    account = db.session.get(ServiceAccount, row.service_account_id)
+    data_center = account.data_center if account else str(cronofy.data_center)
+    try:
+        grant = cronofy.exchange_code(code, redirect_uri=redirect_uri)
+    except CronofyInvalidGrant:
+        return _code_rejected(row)
+    except CronofyUnavailable:
+        raise CronofyUnreachable("Cronofy could not be reached; redeliver later") from None
+    except CronofyError as exc:
+        return _record_failure(row, f"exchange_failed: Cronofy answered {exc.status}")
+    _mark(row, AuthorizationStatus.AUTHORIZED, None)
+    audit.record("enterprise.instructor_connected", target=row.email)
+    try:
+        # store_grant commits once: the connection and this authorization's status together.
+        connections.store_grant(
+            cronofy,
+            user=user,
+            grant=grant,
+            method=ConnectMethod.ENTERPRISE,
+            data_center=data_center,
+            webhook_base_url=webhook_base_url,
+        )
+    except (CalendarConnectionError, CronofyError) as exc:
+        db.session.rollback()
+        fresh = db.session.get(ServiceAccountAuthorization, row.id)
+        if fresh is None:
+            return CallbackOutcome.IGNORED
+        return _record_failure(fresh, f"connect_failed: {exc}")
+    log.info("authorization %s connected instructor %s", row.id, user.id)
+    return CallbackOutcome.AUTHORIZED
+
+
+def _instructor(row: ServiceAccountAuthorization) -> User | None:
+    user = db.session.get(User, row.user_id) if row.user_id is not None else None
+    account = db.session.get(ServiceAccount, row.service_account_id)
+    if user is None or account is None or user.role is not Role.INSTRUCTOR:
+        return None
+    return user if user.organisation_id == account.organisation_id else None
+
+
+def _code_rejected(row: ServiceAccountAuthorization) -> CallbackOutcome:
+    """A concurrent redelivery may have used the code first: then this one is a no-op."""
+    db.session.refresh(row)
+    if row.status is AuthorizationStatus.AUTHORIZED:
+        return CallbackOutcome.IGNORED
+    return _record_failure(row, "invalid_grant: Cronofy did not accept the authorization code")
+
+
+def _mark(row: ServiceAccountAuthorization, status: AuthorizationStatus, error: str | None) -> None:
+    row.status = status
+    row.error = error[:MAX_ERROR_LENGTH] if error else None
+    row.completed_at = datetime.now(UTC)
+
+
+def _record_failure(row: ServiceAccountAuthorization, error: str) -> CallbackOutcome:
+    _mark(row, AuthorizationStatus.FAILED, error)
+    audit.record("enterprise.instructor_failed", target=row.email, details={"error": error[:200]})
+    db.session.commit()
+    log.info("authorization %s failed", row.id)
+    return CallbackOutcome.FAILED

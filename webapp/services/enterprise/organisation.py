@@ -1,0 +1,177 @@
+"""Connecting an organisation's Enterprise Connect service account (the admin's OAuth flow)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from cronofy_client import (
+    AccessMode as CronofyAccessMode,
+)
+from cronofy_client import (
+    CronofyClient,
+    CronofyError,
+    CronofyInvalidGrant,
+    CronofyUnavailable,
+    Provider,
+    TokenGrant,
+)
+from webapp.extensions import db
+from webapp.models import (
+    AccessMode,
+    ConnectionStatus,
+    OAuthPurpose,
+    OAuthState,
+    ServiceAccount,
+    User,
+)
+from webapp.security import TokenCipher, new_state_token, token_digest
+from webapp.services import audit
+from webapp.services.enterprise.errors import (
+    EnterpriseConnectFailed,
+    EnterpriseDataCenterMismatch,
+    InvalidEnterpriseState,
+)
+
+log = logging.getLogger(__name__)
+
+STATE_LIFETIME = timedelta(minutes=10)
+SERVICE_SCOPE = "service_account/accounts/manage"
+DELEGATED_SCOPE = "free_busy_write"
+
+
+def start_connect(
+    cronofy: CronofyClient,
+    *,
+    admin: User,
+    access_mode: AccessMode,
+    provider: Provider | None,
+    redirect_uri: str,
+) -> str:
+    """Store a single-use, 10-minute state bound to the admin; return Cronofy's consent URL."""
+    state = new_state_token()
+    provider = None if access_mode is AccessMode.NO_CALENDAR else provider
+    url = cronofy.enterprise_connect_url(
+        redirect_uri=redirect_uri,
+        state=state,
+        scope=SERVICE_SCOPE,
+        delegated_scope=DELEGATED_SCOPE,
+        access_mode=CronofyAccessMode(access_mode.value),
+        provider_name=provider,
+    )
+    now = datetime.now(UTC)
+    db.session.add(
+        OAuthState(
+            state_hash=token_digest(state),
+            user_id=admin.id,
+            purpose=OAuthPurpose.ENTERPRISE,
+            access_mode=access_mode,
+            provider_name=provider.value if provider else None,
+            data_center=str(cronofy.data_center),
+            redirect_uri=redirect_uri,
+            created_at=now,
+            expires_at=now + STATE_LIFETIME,
+        )
+    )
+    audit.record("enterprise.connect_started", actor=admin, details={"mode": access_mode.value})
+    db.session.commit()
+    return url
+
+
+def complete_connect(
+    cronofy: CronofyClient, cipher: TokenCipher, *, admin: User, code: str, state: str
+) -> ServiceAccount:
+    """Check the state, exchange the code, store the service account (tokens encrypted)."""
+    pending = _consume_state(cronofy, admin=admin, state=state, code=code)
+    try:
+        grant = cronofy.exchange_code(code, redirect_uri=pending.redirect_uri)
+    except CronofyInvalidGrant:
+        raise EnterpriseConnectFailed(
+            "Cronofy did not accept the authorization. Please start again."
+        ) from None
+    except CronofyUnavailable:
+        raise EnterpriseConnectFailed("Cronofy could not be reached. Please try again.") from None
+    except CronofyError as exc:
+        raise EnterpriseConnectFailed(f"Cronofy refused the connection ({exc.status}).") from None
+    account = _store_service_account(cipher, admin=admin, grant=grant, pending=pending)
+    audit.record(
+        "enterprise.connected",
+        actor=admin,
+        target=account.cronofy_sub or "",
+        details={"mode": account.access_mode.value, "provider": account.provider_name},
+    )
+    db.session.commit()
+    log.info("organisation %s connected a service account", admin.organisation_id)
+    return account
+
+
+def _consume_state(cronofy: CronofyClient, *, admin: User, state: str, code: str) -> OAuthState:
+    """Validate and burn the state before any token call (single use, even on failure)."""
+    if not state:
+        raise InvalidEnterpriseState("The sign-in link is incomplete (no state). Start again.")
+    pending = db.session.scalar(
+        sa.select(OAuthState).where(
+            OAuthState.state_hash == token_digest(state),
+            OAuthState.purpose == OAuthPurpose.ENTERPRISE,
+        )
+    )
+    if pending is None or pending.user_id != admin.id:
+        raise InvalidEnterpriseState("This sign-in link is not valid for you. Start again.")
+    if pending.used_at is not None:
+        raise InvalidEnterpriseState("This sign-in link was already used. Start again.")
+    now = datetime.now(UTC)
+    if pending.expires_at <= now:
+        raise InvalidEnterpriseState("This sign-in link expired after 10 minutes. Start again.")
+    if pending.data_center != str(cronofy.data_center):
+        raise EnterpriseDataCenterMismatch(
+            "This authorization belongs to another Cronofy data center. Start again."
+        )
+    if not code:
+        raise InvalidEnterpriseState("Cronofy sent no authorization code. Start again.")
+    # A conditional update makes the state single use even against concurrent callbacks; it
+    # is committed on its own so a failing exchange cannot leave the state reusable.
+    burnt = db.session.execute(
+        sa.update(OAuthState)
+        .where(OAuthState.id == pending.id, OAuthState.used_at.is_(None))
+        .values(used_at=now)
+    )
+    db.session.commit()
+    if getattr(burnt, "rowcount", 0) != 1:
+        raise InvalidEnterpriseState("This sign-in link was already used. Start again.")
+    return pending
+
+
+def granted_mode(grant: TokenGrant, requested: AccessMode | None) -> AccessMode:
+    """The mode Cronofy reports for the grant; else what the deeplink enforced."""
+    if grant.access_mode is not None:
+        return AccessMode(grant.access_mode.value)
+    if grant.linking_profile is not None:
+        mode = CronofyAccessMode.from_provider_name(grant.linking_profile.provider_name)
+        return AccessMode(mode.value)
+    return requested or AccessMode.READ_WRITE
+
+
+def _store_service_account(
+    cipher: TokenCipher, *, admin: User, grant: TokenGrant, pending: OAuthState
+) -> ServiceAccount:
+    account = db.session.scalar(
+        sa.select(ServiceAccount).where(ServiceAccount.organisation_id == admin.organisation_id)
+    )
+    if account is None:
+        account = ServiceAccount(organisation_id=admin.organisation_id)
+        db.session.add(account)
+    account.cronofy_sub = grant.service_account_id or grant.sub
+    account.data_center = pending.data_center
+    account.access_token_encrypted = cipher.encrypt(grant.access_token)
+    account.refresh_token_encrypted = cipher.encrypt(grant.refresh_token)
+    account.access_token_expires_at = grant.expires_at
+    account.scope = grant.scope[:255]
+    account.delegated_scope = DELEGATED_SCOPE
+    account.access_mode = granted_mode(grant, pending.access_mode)
+    account.provider_name = pending.provider_name
+    account.status = ConnectionStatus.CONNECTED
+    account.refresh_lease_until = None
+    account.created_at = datetime.now(UTC)
+    return account

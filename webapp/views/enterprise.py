@@ -1,0 +1,241 @@
+"""Enterprise Connect pages (admins of one organisation) and Cronofy's signed callbacks.
+
+Every page is for admins only; anyone else gets 404, so the pages' existence is not revealed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from cronofy_client import Provider
+from webapp.access import current_account, login_required
+from webapp.clients import get_clients
+from webapp.extensions import csrf
+from webapp.models import AccessMode
+from webapp.security import TokenCipher
+from webapp.services import enterprise
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("enterprise", __name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MODE_LABELS = {
+    AccessMode.READ_WRITE: "Read-write",
+    AccessMode.FREE_BUSY: "Free/busy only",
+    AccessMode.NO_CALENDAR: "No calendar access",
+}
+PROVIDER_LABELS = {"google": "Google", "ms_graph": "Microsoft 365"}
+
+
+def admin_only(view: Callable[P, R]) -> Callable[P, R]:
+    """Logged-in admins only; instructors get 404 (anonymous visitors: the login page)."""
+
+    @wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not current_account().is_admin:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return login_required(guarded)
+
+
+def _cipher() -> TokenCipher:
+    cipher: TokenCipher = current_app.extensions["token_cipher"]
+    return cipher
+
+
+def _base_url() -> str:
+    return str(current_app.config["PUBLIC_BASE_URL"])
+
+
+@bp.get("/enterprise")
+@admin_only
+def index() -> ResponseReturnValue:
+    """The organisation's Enterprise Connect status, forms and authorization table."""
+    admin = current_account()
+    status = enterprise.organisation_status(admin.organisation_id)
+    return render_template(
+        "enterprise/index.html",
+        organisation=admin.organisation,
+        status=status,
+        modes=MODE_LABELS,
+        providers=PROVIDER_LABELS,
+        max_csv_kb=enterprise.MAX_CSV_BYTES // 1024,
+    )
+
+
+@bp.post("/enterprise/connect")
+@admin_only
+def connect() -> ResponseReturnValue:
+    """Start Enterprise Connect with the chosen access mode and provider."""
+    try:
+        mode = AccessMode(request.form.get("access_mode", ""))
+        provider_name = request.form.get("provider_name") or None
+        provider = Provider(provider_name) if provider_name else None
+    except ValueError:
+        flash("Choose an access mode and a provider from the lists.", "error")
+        return redirect(url_for("enterprise.index")), 303
+    url = enterprise.start_connect(
+        get_clients().cronofy,
+        admin=current_account(),
+        access_mode=mode,
+        provider=provider,
+        redirect_uri=f"{_base_url()}{url_for('enterprise.callback')}",
+    )
+    return redirect(url, 303)
+
+
+@bp.get("/enterprise/callback")
+@admin_only
+def callback() -> ResponseReturnValue:
+    """Cronofy sends the admin back here with a code (or an error)."""
+    if error := request.args.get("error"):
+        return _callback_error(_denied_message(error))
+    try:
+        account = enterprise.complete_connect(
+            get_clients().cronofy,
+            _cipher(),
+            admin=current_account(),
+            code=request.args.get("code", ""),
+            state=request.args.get("state", ""),
+        )
+    except enterprise.EnterpriseError as exc:
+        return _callback_error(str(exc))
+    flash(f"Organisation connected ({MODE_LABELS[account.access_mode]}).", "success")
+    return redirect(url_for("enterprise.index"))
+
+
+def _denied_message(error: str) -> str:
+    if error == "access_denied":
+        return "Access was not granted on Cronofy's page, so nothing was connected."
+    return f"Cronofy could not connect the organisation ({error[:64]}). Nothing was stored."
+
+
+def _callback_error(message: str) -> ResponseReturnValue:
+    response = Response(render_template("enterprise/callback_error.html", message=message), 400)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.post("/enterprise/authorizations")
+@admin_only
+def authorize() -> ResponseReturnValue:
+    """Authorize instructors from pasted e-mails and/or an uploaded CSV."""
+    upload = request.files.get("csv_file")
+    try:
+        csv_bytes = upload.read(enterprise.MAX_CSV_BYTES + 1) if upload else None
+        recipients = enterprise.parse_recipients(request.form.get("emails", ""), csv_bytes)
+        if recipients.empty:
+            raise enterprise.InvalidRecipients("Paste at least one e-mail address or pick a CSV.")
+        report = enterprise.authorize_instructors(
+            get_clients().cronofy,
+            _cipher(),
+            admin=current_account(),
+            recipients=recipients,
+            callback_base_url=_base_url(),
+        )
+    except enterprise.EnterpriseError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("enterprise.index")), 303
+    _flash_report(report)
+    return redirect(url_for("enterprise.index")), 303
+
+
+def _flash_report(report: enterprise.AuthorizationReport) -> None:
+    if report.requested:
+        flash(f"Sent to Cronofy: {', '.join(report.requested)}.", "success")
+    problems = (
+        ("Not valid e-mail addresses", report.invalid),
+        ("Listed more than once (sent once)", report.duplicates),
+        ("Not instructors of this organisation (not sent)", report.unknown),
+        ("Already connected (not sent again)", report.already_connected),
+        ("Could not be sent (see the table; retry later)", report.not_sent),
+    )
+    for title, emails in problems:
+        if emails:
+            flash(f"{title}: {', '.join(emails)}.", "error")
+
+
+@bp.post("/enterprise/authorizations/<int:authorization_id>/retry")
+@admin_only
+def retry(authorization_id: int) -> ResponseReturnValue:
+    """Send one pending or failed authorization again."""
+    try:
+        row = enterprise.retry_authorization(
+            get_clients().cronofy,
+            _cipher(),
+            admin=current_account(),
+            authorization_id=authorization_id,
+            callback_base_url=_base_url(),
+        )
+    except enterprise.AuthorizationNotFound:
+        abort(404)
+    except enterprise.EnterpriseError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("enterprise.index")), 303
+    flash(f"Sent {row.email} to Cronofy again.", "success")
+    return redirect(url_for("enterprise.index")), 303
+
+
+@bp.route("/enterprise/disconnect", methods=["GET", "POST"])
+@admin_only
+def disconnect() -> ResponseReturnValue:
+    """Confirm, then revoke the organisation's access and every delegated connection."""
+    admin = current_account()
+    status = enterprise.organisation_status(admin.organisation_id)
+    if status.account is None:
+        abort(404)
+    if request.method == "GET":
+        return render_template("enterprise/disconnect.html", status=status)
+    try:
+        result = enterprise.disconnect_organisation(get_clients().cronofy, _cipher(), admin=admin)
+    except enterprise.EnterpriseError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("enterprise.disconnect")), 303
+    flash(
+        f"Organisation disconnected; {result.connections_disconnected} instructor "
+        "calendar connection(s) were disconnected too.",
+        "success",
+    )
+    return redirect(url_for("enterprise.index")), 303
+
+
+@bp.post("/webhooks/cronofy/enterprise/<token>")
+@csrf.exempt  # type: ignore[untyped-decorator]  # Flask-WTF ships no types
+def enterprise_callback(token: str) -> ResponseReturnValue:
+    """Cronofy's signed result for one e-mail: 200 handled/ignored, 401 bad signature."""
+    try:
+        outcome = enterprise.receive_callback(
+            get_clients().cronofy,
+            token=token,
+            raw_body=request.get_data(cache=True),
+            signature=request.headers.get("Cronofy-HMAC-SHA256"),
+            webhook_base_url=_base_url(),
+        )
+    except enterprise.InvalidSignature:
+        log.warning("enterprise callback with a bad signature rejected")
+        return {"error": "invalid signature"}, 401
+    except enterprise.MalformedEnterpriseCallback as exc:
+        return {"error": str(exc)}, 400
+    except enterprise.CronofyUnreachable:
+        return {"error": "temporarily unavailable"}, 503
+    return {"outcome": outcome.value}, 200
