@@ -1,0 +1,85 @@
+"""How create_app wires the outside world: clients, the mounted sandbox, Celery, limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.webapp_fixtures import MakeApp, csrf_token
+from webapp.clients import SANDBOX_MOUNT_PATH, Clients, get_clients
+from webapp.mail import CapturingMailer
+
+
+def test_clients_are_built_from_the_config_in_sandbox_mode(app: Flask) -> None:
+    with app.app_context():
+        clients = get_clients()
+    assert clients.cronofy.api_base_url == f"http://127.0.0.1:5000{SANDBOX_MOUNT_PATH}"
+    assert clients.cronofy.app_base_url == f"http://127.0.0.1:5000{SANDBOX_MOUNT_PATH}"
+    assert clients.bookly is None
+    assert isinstance(clients.mailer, CapturingMailer)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        clients.bookly = None  # type: ignore[misc]
+
+
+def test_injected_clients_are_used_as_given(make_app: MakeApp) -> None:
+    mailer = CapturingMailer("test@example.org")
+    fake = Clients(cronofy=object(), bookly=None, mailer=mailer)  # type: ignore[arg-type]
+    app = make_app(clients=fake)
+    with app.app_context():
+        assert get_clients() is fake
+
+
+def test_sandbox_is_mounted_under_its_prefix(make_app: MakeApp) -> None:
+    client = make_app(SANDBOX_MOUNT=True).test_client()
+    assert client.get(f"{SANDBOX_MOUNT_PATH}/").status_code == 200
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_live_mode_mounts_no_sandbox(make_app: MakeApp) -> None:
+    app = make_app(
+        SANDBOX_MOUNT=True, CRONOFY_CLIENT_ID="live-id", CRONOFY_CLIENT_SECRET="live-secret"
+    )
+    assert "cronofy_sandbox" not in app.extensions
+    assert app.test_client().get(f"{SANDBOX_MOUNT_PATH}/").status_code == 404
+    with app.app_context():
+        assert get_clients().cronofy.api_base_url == "https://api.cronofy.com"
+
+
+def test_celery_runs_eagerly_without_a_broker(app: Flask) -> None:
+    conf = app.extensions["celery"].conf
+    assert conf.task_always_eager is True
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+
+
+def test_celery_uses_the_configured_broker(make_app: MakeApp) -> None:
+    app = make_app(CELERY_BROKER_URL="redis://127.0.0.1:6379/14")
+    conf = app.extensions["celery"].conf
+    assert conf.task_always_eager is False
+    assert conf.broker_url == "redis://127.0.0.1:6379/14"
+
+
+@pytest.mark.redis
+def test_login_limit_counts_in_redis_when_configured(
+    app: Flask, make_app: MakeApp, redis_url: str
+) -> None:
+    # A fresh account name per run: Redis keeps counters between runs for a minute.
+    email = f"{uuid.uuid4().hex}@school.test"
+    overrides = {"RATELIMIT_STORAGE_URL": redis_url}
+    first, second = make_app(**overrides).test_client(), make_app(**overrides).test_client()
+
+    def fail(client: FlaskClient) -> int:
+        form = {
+            "email": email,
+            "password": "wrong-password",
+            "csrf_token": csrf_token(client),
+        }
+        return client.post("/login", data=form).status_code
+
+    # Two app instances (two processes in production) share the counter.
+    statuses = [fail(first), fail(second), fail(first), fail(second), fail(first), fail(second)]
+    assert statuses == [401] * 5 + [429]
