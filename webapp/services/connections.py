@@ -44,7 +44,7 @@ from webapp.services.connection_errors import (
     NotConnected,
     ReconnectRequired,
 )
-from webapp.services.disconnection import disconnect
+from webapp.services.disconnection import DisconnectResult, disconnect, disconnect_user
 from webapp.services.oauth_states import consume_state, create_state
 from webapp.services.revocation import queue_revocation
 from webapp.services.tokens import access_token, call_with_token, token_cipher
@@ -62,6 +62,7 @@ __all__ = [
     "ConnectFailed",
     "ConnectionError",
     "DataCenterMismatch",
+    "DisconnectResult",
     "InvalidChoice",
     "InvalidState",
     "NotConnected",
@@ -70,6 +71,8 @@ __all__ = [
     "call_with_token",
     "complete_connect",
     "disconnect",
+    "disconnect_user",
+    "mode_label",
     "parse_choice",
     "start_connect",
     "store_grant",
@@ -322,3 +325,8 @@ def _default_write_calendar(calendars: list[Calendar], profile_id: str | None) -
         writable, key=lambda c: (c.profile_id != profile_id, not c.primary, c.name.lower())
     )
     return ranked[0].calendar_id if ranked else None
+
+
+def mode_label(mode: AccessMode) -> str:
+    """Human label of an access mode ("Read-write", "Free/busy only", "No calendar access")."""
+    return CronofyAccessMode(mode.value).label

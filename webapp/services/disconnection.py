@@ -116,3 +116,13 @@ def schedule_cleanup(delay: timedelta) -> None:
         task.apply_async(countdown=delay.total_seconds())
     except Exception:  # a broker outage must not undo a committed disconnect
         log.exception("could not schedule the disconnect clean-up; the periodic run will")
+
+
+def disconnect_user(cronofy: CronofyClient, *, user: User, reason: str) -> DisconnectResult:
+    """Disconnect the user's own calendar (NotConnected when there is none)."""
+    connection_id = db.session.scalar(
+        sa.select(CalendarConnection.id).where(CalendarConnection.user_id == user.id)
+    )
+    if connection_id is None:
+        raise NotConnected("There is no calendar connection to disconnect.")
+    return disconnect(cronofy, connection_id=connection_id, actor=user, reason=reason)

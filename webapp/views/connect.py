@@ -1,0 +1,237 @@
+"""Individual Connect and the calendars page (instructors only, always their own data)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from webapp.access import current_account, login_required
+from webapp.clients import get_clients
+from webapp.extensions import limiter
+from webapp.models import AccessMode
+from webapp.services import calendar_settings, connections
+from webapp.services.connection_health import notice_for
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("connect", __name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CONNECT_START_LIMIT = "10 per minute"
+
+
+def instructor_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Logged-in instructors only (admins get 403: connections are personal)."""
+
+    @wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        if current_account().is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return login_required(guarded)
+
+
+def _connect_limit_key() -> str:
+    return f"connect-start:{current_user.get_id()}"
+
+
+def _problem(title: str, message: str, status: int = 400) -> Response:
+    html = render_template("connect/problem.html", title=title, message=message)
+    return make_response(html, status)
+
+
+_PROVIDERS = {
+    "google": "Google",
+    "google_free_busy": "Google (free/busy only)",
+    "ms_graph": "Microsoft 365",
+    "ms_graph_free_busy": "Microsoft 365 (free/busy only)",
+    "office365": "Microsoft 365",
+    "exchange": "Microsoft Exchange",
+    "apple": "Apple iCloud",
+    "live_connect": "Outlook.com",
+    "cronofy": "Cronofy (no calendar access)",
+}
+
+
+@bp.app_template_filter("mode_label")
+def mode_label_filter(value: str) -> str:
+    """Human label of an access mode value."""
+    try:
+        return connections.mode_label(AccessMode(value))
+    except ValueError:
+        return value
+
+
+@bp.app_template_filter("provider_label")
+def provider_label_filter(value: str | None) -> str:
+    """Human name of a Cronofy provider_name."""
+    return _PROVIDERS.get(value or "", value or "unknown")
+
+
+@bp.app_template_filter("when")
+def when_filter(value: datetime | None) -> str:
+    """A UTC time for the page, or "not yet"."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "not yet"
+
+
+@bp.app_context_processor
+def calendar_notice() -> dict[str, Any]:
+    """The needs-reconnect banner shown on every page of an affected instructor."""
+    user = current_user._get_current_object() if current_user else None
+    if user is None or not user.is_authenticated or user.is_admin:
+        return {"calendar_notice": None}
+    return {"calendar_notice": notice_for(user.connection)}
+
+
+@bp.get("/connect")
+@instructor_required
+def connect_page() -> ResponseReturnValue:
+    """The three access modes side by side, the provider choice and the Connect button."""
+    connection = calendar_settings.own_connection(current_account())
+    return render_template("connect/index.html", connection=connection, modes=AccessMode)
+
+
+@bp.post("/connect")
+@instructor_required
+@limiter.limit(
+    lambda: str(current_app.config.get("CONNECT_START_LIMIT", CONNECT_START_LIMIT)),
+    key_func=_connect_limit_key,
+    error_message="Too many connection attempts. Wait a minute and try again.",
+)
+def start() -> ResponseReturnValue:
+    """Validate the choice, store a fresh state and send the browser to Cronofy."""
+    try:
+        choice = connections.parse_choice(
+            request.form.get("access_mode"), request.form.get("provider_name")
+        )
+        url = connections.start_connect(
+            get_clients().cronofy,
+            user=current_account(),
+            choice=choice,
+            public_base_url=current_app.config["PUBLIC_BASE_URL"],
+        )
+    except connections.InvalidChoice as exc:
+        return _problem("Please check your choice", str(exc))
+    return redirect(url, 303)
+
+
+@bp.get("/connect/callback")
+@instructor_required
+def callback() -> ResponseReturnValue:
+    """Cronofy sends the browser back here: check everything, then store the connection."""
+    response = _finish_connect()
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _finish_connect() -> BaseResponse:
+    args = request.args
+    if error := args.get("error"):
+        template = "connect/cancelled.html"
+        return make_response(render_template(template, error=error[:100]), 400)
+    if not args.get("state"):
+        return _problem("Connection not finished", "The answer from Cronofy had no state.")
+    if not args.get("code"):
+        return _problem("Connection not finished", "The answer from Cronofy had no code.")
+    try:
+        connection = connections.complete_connect(
+            get_clients().cronofy,
+            user=current_account(),
+            code=args["code"],
+            state=args["state"],
+            public_base_url=current_app.config["PUBLIC_BASE_URL"],
+        )
+    except connections.CalendarConnectionError as exc:
+        return _problem("Connection not finished", str(exc))
+    label = connections.mode_label(connection.access_mode)
+    flash(f"Calendar connected ({label}).", "success")
+    return redirect(url_for("connect.calendars"))  # fixed target: never a next= parameter
+
+
+@bp.get("/calendars")
+@instructor_required
+def calendars() -> ResponseReturnValue:
+    """Status, granted mode, write calendar, conflict calendars, relink and troubleshooting."""
+    page = calendar_settings.calendars_page(get_clients().cronofy, user=current_account())
+    return render_template("connect/calendars.html", page=page, connection=page.connection)
+
+
+@bp.post("/calendars/write-calendar")
+@instructor_required
+def choose_write_calendar() -> ResponseReturnValue:
+    """Change the calendar bookings are written to."""
+    try:
+        name = calendar_settings.choose_write_calendar(
+            get_clients().cronofy,
+            user=current_account(),
+            calendar_id=request.form.get("calendar_id", ""),
+        )
+    except connections.CalendarUnavailable as exc:
+        return _problem("Calendar not changed", str(exc), 503)
+    except connections.CalendarConnectionError as exc:
+        return _problem("Calendar not changed", str(exc))
+    flash(f"New bookings go to “{name}”.", "success")
+    return redirect(url_for("connect.calendars"), 303)
+
+
+@bp.post("/calendars/conflict-calendars")
+@instructor_required
+def set_conflict_calendars() -> ResponseReturnValue:
+    """Change which calendars count when looking for conflicts."""
+    try:
+        count = calendar_settings.set_conflict_calendars(
+            get_clients().cronofy,
+            user=current_account(),
+            calendar_ids=request.form.getlist("calendar_ids"),
+        )
+    except connections.CalendarUnavailable as exc:
+        return _problem("Calendars not changed", str(exc), 503)
+    except connections.CalendarConnectionError as exc:
+        return _problem("Calendars not changed", str(exc))
+    flash(f"{count} calendar(s) now count for conflicts.", "success")
+    return redirect(url_for("connect.calendars"), 303)
+
+
+@bp.get("/calendars/disconnect")
+@instructor_required
+def confirm_disconnect() -> ResponseReturnValue:
+    """Explain what disconnecting means before doing it."""
+    connection = calendar_settings.own_connection(current_account())
+    if connection is None:
+        return redirect(url_for("connect.calendars"))
+    return render_template("connect/disconnect.html", connection=connection)
+
+
+@bp.post("/calendars/disconnect")
+@instructor_required
+def disconnect() -> ResponseReturnValue:
+    """Disconnect: the page shows "not connected" at once; clean-up finishes in the background."""
+    try:
+        connections.disconnect_user(get_clients().cronofy, user=current_account(), reason="user")
+    except connections.NotConnected:
+        flash("Your calendar was already disconnected.", "info")
+        return redirect(url_for("connect.calendars"), 303)
+    flash("Your calendar is disconnected.", "success")
+    return redirect(url_for("connect.calendars"), 303)

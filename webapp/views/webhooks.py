@@ -1,0 +1,44 @@
+"""Cronofy push receiver: POST /webhooks/cronofy/<token> (CSRF-exempt; the HMAC replaces it)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, request
+from flask.typing import ResponseReturnValue
+
+from cronofy_client import HMAC_HEADER
+from webapp.clients import get_clients
+from webapp.extensions import csrf, limiter
+from webapp.services.push_inbox import PushOutcome, receive_push
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+csrf.exempt(bp)
+
+MAX_BODY_BYTES = 64 * 1024
+_STATUS = {
+    PushOutcome.ACCEPTED: 202,
+    PushOutcome.IGNORED: 202,
+    PushOutcome.REJECTED: 401,
+    PushOutcome.MALFORMED: 400,
+}
+
+
+@bp.post("/webhooks/cronofy/<token>")
+@limiter.limit("1200 per minute")
+def cronofy_push(token: str) -> ResponseReturnValue:
+    """Verify the raw body's HMAC, store the notification once, answer fast."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        abort(413)
+    raw_body = request.get_data(cache=False)
+    if len(raw_body) > MAX_BODY_BYTES:
+        abort(413)
+    outcome = receive_push(
+        get_clients().cronofy,
+        path_token=token,
+        raw_body=raw_body,
+        signature=request.headers.get(HMAC_HEADER),
+    )
+    return Response(b"", status=_STATUS[outcome])
