@@ -32,7 +32,8 @@ from webapp.models import (
     User,
 )
 from webapp.security import token_digest
-from webapp.services import audit
+from webapp.services import audit, connections
+from webapp.services.connection_errors import CalendarConnectionError
 from webapp.services.enterprise.authorizations import callback_url
 from webapp.services.enterprise.errors import (
     CronofyUnreachable,
@@ -107,10 +108,6 @@ def _connect(
     redirect_uri: str,
     webhook_base_url: str,
 ) -> CallbackOutcome:
-    # Imported here: the connections service imports models shared with this package.
-    from webapp.services import connections
-    from webapp.services.connection_errors import CalendarConnectionError
-
     user = _instructor(row)
     if user is None:
         return _record_failure(row, "instructor_gone: the instructor no longer exists here")

@@ -17,7 +17,7 @@ from webapp.models import (
     User,
 )
 from webapp.security import TokenCipher, TokenDecryptError
-from webapp.services import audit
+from webapp.services import audit, connections
 from webapp.services.enterprise.errors import CronofyUnreachable, OrganisationNotConnected
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,6 @@ def disconnect_organisation(
     cronofy: CronofyClient, cipher: TokenCipher, *, admin: User
 ) -> DisconnectResult:
     """Revoke the service account, disconnect each delegated connection, forget the account."""
-    # Imported here: the connections service imports models shared with this package.
-    from webapp.services import connections
-
     account = db.session.scalar(
         sa.select(ServiceAccount).where(ServiceAccount.organisation_id == admin.organisation_id)
     )
