@@ -123,9 +123,9 @@ def _store(raw_body: bytes, kind: str, channel_id: str | None, connection_id: in
         insert(InboundNotification)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["body_hash"])
+        .returning(InboundNotification.id)
     )
-    result = db.session.execute(statement)
-    return getattr(result, "rowcount", 0) == 1
+    return db.session.execute(statement).scalar_one_or_none() is not None
 
 
 def _redacted(raw_body: bytes) -> str:
