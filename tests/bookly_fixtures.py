@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -67,6 +69,7 @@ class BooklyDb:
     engine: sa.Engine
     tables: BooklyTables
     stamp: datetime = field(default_factory=lambda: local("2026-11-22 13:00"))
+    _batch: sa.Connection | None = None
 
     @property
     def prefix(self) -> str:
@@ -78,9 +81,23 @@ class BooklyDb:
         kw.setdefault("table_prefix", self.prefix)
         return BooklyGateway(self.engine, **kw)
 
-    def insert(self, table: sa.Table, **values: Any) -> int:
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run the helpers' inserts inside one transaction (fast set-up)."""
+        if self._batch is not None:
+            yield
+            return
         with self.engine.begin() as conn:
-            key = conn.execute(sa.insert(table).values(**values)).inserted_primary_key
+            self._batch = conn
+            try:
+                yield
+            finally:
+                self._batch = None
+
+    def insert(self, table: sa.Table, **values: Any) -> int:
+        with self.batch():
+            assert self._batch is not None
+            key = self._batch.execute(sa.insert(table).values(**values)).inserted_primary_key
         assert key is not None
         return int(key[0])
 
@@ -116,6 +133,10 @@ class BooklyDb:
         breaks: dict[int, list[tuple[str, str]]] | None = None,
         **extra: Any,
     ) -> int:
+        with self.batch():
+            return self._add_staff(name, email, time_zone, hours, breaks, extra)
+
+    def _add_staff(self, name, email, time_zone, hours, breaks, extra) -> int:  # noqa: ANN001
         t = self.tables
         staff_id = self.insert(
             t.staff, full_name=name, email=email or f"{name.split()[0].lower()}@school.example",
@@ -165,6 +186,22 @@ class BooklyDb:
         label: str | None = None,
     ) -> int:
         """An appointment (+ customer rows, + log rows) as Bookly's own PHP writes it."""
+        with self.batch():
+            return self._appointment(staff_id, service_id, start, end, statuses,
+                                     extras_duration, log, created_from, label)  # fmt: skip
+
+    def _appointment(
+        self,
+        staff_id,
+        service_id,
+        start,
+        end,
+        statuses,
+        extras_duration,  # noqa: ANN001
+        log,
+        created_from,
+        label,
+    ) -> int:  # noqa: ANN001
         t = self.tables
         appointment_id = self.insert(
             t.appointments, staff_id=staff_id, service_id=service_id, start_date=local(start),
@@ -204,10 +241,19 @@ def _site_options(db: BooklyDb, **overrides: str | None) -> None:
         db.set_option(name, value)
 
 
+def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """Tests need no durability; skipping fsync keeps SQLite set-up fast."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous = OFF")
+    cursor.close()
+
+
 def make_bookly_db(backend: str, url: str, prefix: str = "wp_") -> BooklyDb:
     """Create the Bookly tables (MariaDB: from schema.sql; SQLite: from our metadata)."""
     tables = build_tables(prefix)
     engine = make_engine(url)
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _fast_sqlite)
     if backend == "mariadb":
         with engine.begin() as conn:
             for statement in bookly_ddl(prefix):
@@ -215,7 +261,8 @@ def make_bookly_db(backend: str, url: str, prefix: str = "wp_") -> BooklyDb:
     else:
         tables.metadata.create_all(engine)
     db = BooklyDb(backend, url, engine, tables)
-    _site_options(db)
+    with db.batch():
+        _site_options(db)
     return db
 
 
@@ -225,6 +272,41 @@ def sqlite_bookly_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'bookly.db'}"
 
 
+def _wipe_mariadb(url: str) -> None:
+    """Empty every Bookly table and drop tables a test added (e.g. another prefix)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+            for name in sa.inspect(conn).get_table_names():
+                if name.startswith("wp_bookly_") or name == "wp_options":
+                    conn.exec_driver_sql(f"DELETE FROM `{name}`")  # noqa: S608 - test table
+                else:
+                    conn.exec_driver_sql(f"DROP TABLE `{name}`")
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _shared_mariadb_bookly(mariadb_admin_url: str) -> Iterator[str]:
+    """One MariaDB database loaded from schema.sql per session; tests get it emptied."""
+    name = f"bk_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(mariadb_admin_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci"
+        )
+    url = f"{mariadb_admin_url.rstrip('/')}/{name}?charset=utf8mb4"
+    make_bookly_db("mariadb", url).engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.dispose()
+
+
 @pytest.fixture(
     params=[
         pytest.param("sqlite", id="sqlite"),
@@ -232,7 +314,27 @@ def sqlite_bookly_url(tmp_path: Path) -> str:
     ]
 )
 def bookly_db(request: pytest.FixtureRequest) -> Iterator[BooklyDb]:
-    """A fresh Bookly site (Europe/Berlin, Bookly 27.4 + Pro) on SQLite and on MariaDB."""
+    """A Bookly site (Europe/Berlin, Bookly 27.4 + Pro) on SQLite and on MariaDB, empty."""
+    if request.param == "sqlite":
+        db = make_bookly_db("sqlite", request.getfixturevalue("sqlite_bookly_url"))
+    else:
+        url = request.getfixturevalue("_shared_mariadb_bookly")
+        _wipe_mariadb(url)
+        db = BooklyDb("mariadb", url, make_engine(url), build_tables("wp_"))
+        with db.batch():
+            _site_options(db)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def fresh_bookly_db(request: pytest.FixtureRequest) -> Iterator[BooklyDb]:
+    """Like bookly_db but in a database of its own (for tests that change the schema)."""
     backend = request.param
     url = request.getfixturevalue("mariadb_url" if backend == "mariadb" else "sqlite_bookly_url")
     db = make_bookly_db(backend, url)

@@ -38,16 +38,17 @@ def test_unknown_time_zone_is_refused(school: School) -> None:
         school.gateway.check_compatibility()
 
 
-def test_missing_column_is_named(school: School) -> None:
-    ca = school.db.tables.customer_appointments.name
-    if school.db.backend == "sqlite":
+def test_missing_column_is_named(fresh_bookly_db) -> None:
+    db = fresh_bookly_db
+    ca = db.tables.customer_appointments.name
+    if db.backend == "sqlite":
         statement = f"ALTER TABLE {ca} DROP COLUMN time_zone_offset"
     else:
         statement = f"ALTER TABLE `{ca}` DROP COLUMN `time_zone_offset`"
-    with school.db.engine.begin() as conn:
+    with db.engine.begin() as conn:
         conn.execute(sa.text(statement))
     with pytest.raises(IncompatibleSchema, match="time_zone_offset"):
-        school.gateway.check_compatibility()
+        db.gateway().check_compatibility()
 
 
 def test_wrong_prefix_reports_missing_tables(school: School) -> None:
