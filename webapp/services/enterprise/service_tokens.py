@@ -47,7 +47,7 @@ def service_access_token(
         if token and token != stale and not _expiring(account):
             return token
         if _take_lease(account_id):
-            return _refresh(cronofy, cipher, account_id)
+            return _refresh(cronofy, cipher, account_id, stale=stale)
         if time.monotonic() > deadline:
             raise CronofyUnreachable("Cronofy is slow to renew access; please try again.")
         time.sleep(WAIT_STEP)
@@ -108,8 +108,16 @@ def _take_lease(account_id: int) -> bool:
     return getattr(taken, "rowcount", 0) == 1
 
 
-def _refresh(cronofy: CronofyClient, cipher: TokenCipher, account_id: int) -> str:
+def _refresh(
+    cronofy: CronofyClient, cipher: TokenCipher, account_id: int, *, stale: str | None
+) -> str:
     account = _reload(account_id)
+    current = _decrypt(cipher, account.access_token_encrypted)
+    if current and current != stale and not _expiring(account):
+        # Someone else refreshed between our read and our lease: use their token.
+        account.refresh_lease_until = None
+        db.session.commit()
+        return current
     refresh_token = _decrypt(cipher, account.refresh_token_encrypted)
     if refresh_token is None:
         _needs_reconnect(account)
