@@ -118,15 +118,17 @@ def retry_authorization(
     callback_base_url: str,
 ) -> ServiceAccountAuthorization:
     """Send one pending or failed authorization again, with a fresh callback token."""
-    account = organisation_account(admin.organisation_id)
     row = db.session.scalar(
-        sa.select(ServiceAccountAuthorization).where(
+        sa.select(ServiceAccountAuthorization)
+        .join(ServiceAccount, ServiceAccount.id == ServiceAccountAuthorization.service_account_id)
+        .where(
             ServiceAccountAuthorization.id == authorization_id,
-            ServiceAccountAuthorization.service_account_id == account.id,
+            ServiceAccount.organisation_id == admin.organisation_id,
         )
     )
     if row is None:
         raise AuthorizationNotFound("There is no such authorization in your organisation.")
+    account = organisation_account(admin.organisation_id)
     if is_connected(row):
         return row
     _send(cronofy, cipher, account, [row], callback_base_url)

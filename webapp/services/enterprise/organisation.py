@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from cronofy_client import (
     AccessMode as CronofyAccessMode,
@@ -95,6 +96,7 @@ def complete_connect(
         raise EnterpriseConnectFailed("Cronofy could not be reached. Please try again.") from None
     except CronofyError as exc:
         raise EnterpriseConnectFailed(f"Cronofy refused the connection ({exc.status}).") from None
+    _refuse_foreign_service_account(admin, grant.service_account_id or grant.sub)
     account = _store_service_account(cipher, admin=admin, grant=grant, pending=pending)
     audit.record(
         "enterprise.connected",
@@ -102,7 +104,13 @@ def complete_connect(
         target=account.cronofy_sub or "",
         details={"mode": account.access_mode.value, "provider": account.provider_name},
     )
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent connect of the same account by another organisation
+        db.session.rollback()
+        raise EnterpriseConnectFailed(
+            "This Cronofy service account is already connected to another organisation."
+        ) from None
     log.info("organisation %s connected a service account", admin.organisation_id)
     return account
 
@@ -151,6 +159,20 @@ def granted_mode(grant: TokenGrant, requested: AccessMode | None) -> AccessMode:
         mode = CronofyAccessMode.from_provider_name(grant.linking_profile.provider_name)
         return AccessMode(mode.value)
     return requested or AccessMode.READ_WRITE
+
+
+def _refuse_foreign_service_account(admin: User, sub: str | None) -> None:
+    """One Cronofy service account never belongs to two organisations."""
+    if not sub:
+        raise EnterpriseConnectFailed("Cronofy did not say which service account was connected.")
+    owner = db.session.scalar(
+        sa.select(ServiceAccount.organisation_id).where(ServiceAccount.cronofy_sub == sub)
+    )
+    if owner is not None and owner != admin.organisation_id:
+        log.warning("service account already linked to another organisation; refused")
+        raise EnterpriseConnectFailed(
+            "This Cronofy service account is already connected to another organisation."
+        )
 
 
 def _store_service_account(
