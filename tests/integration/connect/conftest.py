@@ -124,7 +124,11 @@ def consent(
     """Click through the sandbox's consent page; return our callback URL with code/state."""
     with requests.Session() as browser:
         return click_through_consent(
-            browser, authorize_url, person=person, allow=allow, access_mode=access_mode,
+            browser,
+            authorize_url,
+            person=person,
+            allow=allow,
+            access_mode=access_mode,
             provider=provider,
         )
 

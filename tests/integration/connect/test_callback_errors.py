@@ -38,7 +38,9 @@ def _assert_refused(app: Flask, wiring: Wiring, response: object, text: str) -> 
     assert count == 0
 
 
-def test_denied_consent_shows_you_cancelled(app: Flask, instructor: FlaskClient, wiring: Wiring) -> None:
+def test_denied_consent_shows_you_cancelled(
+    app: Flask, instructor: FlaskClient, wiring: Wiring
+) -> None:
     url = start_connect(instructor, "read_write")
     response = instructor.get(local_path(consent(url, allow=False)))
     _assert_refused(app, wiring, response, "You cancelled")
@@ -95,7 +97,9 @@ def test_state_of_another_user_is_refused(
     with app.app_context():
         org = accounts.get_or_create_organisation("Lightkeepers")
         accounts.create_user(
-            email="mallory@school.test", password=people.password, role=Role.INSTRUCTOR,
+            email="mallory@school.test",
+            password=people.password,
+            role=Role.INSTRUCTOR,
             organisation=org,
         )
     mallory = app.test_client()
@@ -128,5 +132,6 @@ def test_other_cronofy_errors_are_explained(
 
 def test_callback_needs_a_login(app: Flask, wiring: Wiring) -> None:
     response = app.test_client().get("/connect/callback?code=a&state=b")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
     assert token_calls(wiring.sandbox) == 0

@@ -18,13 +18,14 @@ from tests.integration.connect.conftest import (
 )
 from tests.webapp_fixtures import People, csrf_token, log_in
 from webapp.extensions import db
-from webapp.models import AccessMode, ConnectionStatus, OAuthState
+from webapp.models import AccessMode, ConnectionStatus, OAuthState, Role
 from webapp.services import accounts
-from webapp.models import Role
 
 MODES = [
     pytest.param("read_write", "google", "google", "Read-write", id="read_write-google"),
-    pytest.param("free_busy", "ms_graph", "ms_graph_free_busy", "Free/busy only", id="free_busy-ms"),
+    pytest.param(
+        "free_busy", "ms_graph", "ms_graph_free_busy", "Free/busy only", id="free_busy-ms"
+    ),
     pytest.param("no_calendar", "google", "cronofy", "No calendar access", id="no_calendar"),
 ]
 
@@ -48,11 +49,18 @@ def test_connect_page_explains_the_three_modes_and_permissions(instructor: Flask
 
 @pytest.mark.parametrize(("mode", "provider", "provider_name", "label"), MODES)
 def test_connect_in_each_access_mode_stores_the_granted_mode(
-    app: Flask, instructor: FlaskClient, people: People, wiring: Wiring,
-    mode: str, provider: str, provider_name: str, label: str,
+    app: Flask,
+    instructor: FlaskClient,
+    people: People,
+    wiring: Wiring,
+    mode: str,
+    provider: str,
+    provider_name: str,
+    label: str,
 ) -> None:
     url = start_connect(instructor, mode, provider)
-    assert f"access_mode={mode}" in url and "avoid_linking=true" in url
+    assert f"access_mode={mode}" in url
+    assert "avoid_linking=true" in url
     assert ("provider_name=" in url) is (mode != "no_calendar")
     response = instructor.get(local_path(consent(url)))
     assert response.status_code == 302
@@ -63,18 +71,17 @@ def test_connect_in_each_access_mode_stores_the_granted_mode(
     assert conn.access_mode is AccessMode(mode)
     assert conn.provider_name == provider_name
     assert conn.status is ConnectionStatus.CONNECTED
-    assert conn.channel_id and conn.channel_token_hash
+    assert conn.channel_id
+    assert conn.channel_token_hash
     person = wiring.sandbox.control.person("ada@demo.test")
     assert conn.cronofy_sub == person["sub"]
     writable = {
-        c["calendar_id"]
-        for p in person["profiles"]
-        for c in p["calendars"]
-        if c["primary"]
+        c["calendar_id"] for p in person["profiles"] for c in p["calendars"] if c["primary"]
     }
     assert conn.write_calendar_id in writable
     page = instructor.get("/calendars").get_data(as_text=True)
-    assert f"Calendar connected ({label})" in page and label in page
+    assert f"Calendar connected ({label})" in page
+    assert label in page
     if mode != "read_write":
         assert "e-mailed calendar invitation" in page
 
@@ -87,7 +94,8 @@ def test_granted_mode_differs_from_requested_mode(
     callback = consent(without_param(url, "access_mode"), access_mode="free_busy")
     assert instructor.get(local_path(callback)).status_code == 302
     conn = the_connection(app, people.instructor_id)
-    assert conn is not None and conn.access_mode is AccessMode.FREE_BUSY
+    assert conn is not None
+    assert conn.access_mode is AccessMode.FREE_BUSY
 
 
 def test_next_parameter_is_never_honoured(instructor: FlaskClient) -> None:
@@ -104,8 +112,10 @@ def test_reconnecting_replaces_the_connection(
     first = the_connection(app, people.instructor_id)
     connect(instructor, "free_busy")
     second = the_connection(app, people.instructor_id)
-    assert first is not None and second is not None
-    assert second.id == first.id and second.access_mode is AccessMode.FREE_BUSY
+    assert first is not None
+    assert second is not None
+    assert second.id == first.id
+    assert second.access_mode is AccessMode.FREE_BUSY
     assert second.channel_id != first.channel_id
 
 
@@ -116,7 +126,9 @@ def test_one_cronofy_account_cannot_belong_to_two_people(
     with app.app_context():
         org = accounts.get_or_create_organisation("Lightkeepers")
         accounts.create_user(
-            email="bob@school.test", password=people.password, role=Role.INSTRUCTOR,
+            email="bob@school.test",
+            password=people.password,
+            role=Role.INSTRUCTOR,
             organisation=org,
         )
     other = app.test_client()
@@ -159,7 +171,9 @@ def test_state_is_stored_only_as_a_digest_bound_to_user_and_data_center(
     state = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))["state"]
     with app.app_context():
         row = db.session.scalars(sa.select(OAuthState)).one()
-        assert row.state_hash != state and state not in row.state_hash
-        assert row.user_id == people.instructor_id and row.data_center == "us"
+        assert row.state_hash != state
+        assert state not in row.state_hash
+        assert row.user_id == people.instructor_id
+        assert row.data_center == "us"
         assert row.redirect_uri == "http://127.0.0.1:9/connect/callback"
         assert (row.expires_at - row.created_at).total_seconds() == 600

@@ -31,9 +31,13 @@ def _connected(app: Flask, instructor: FlaskClient, people: People) -> CalendarC
     assert conn is not None
     with app.app_context():
         now = utcnow()
-        db.session.add(BusyBlock(connection_id=conn.id, starts_at=now, ends_at=now + timedelta(hours=1)))
         db.session.add(
-            InboundNotification(body_hash="h" * 64, notification_type="change", connection_id=conn.id, body="{}")
+            BusyBlock(connection_id=conn.id, starts_at=now, ends_at=now + timedelta(hours=1))
+        )
+        db.session.add(
+            InboundNotification(
+                body_hash="h" * 64, notification_type="change", connection_id=conn.id, body="{}"
+            )
         )
         db.session.commit()
     return conn
@@ -42,12 +46,15 @@ def _connected(app: Flask, instructor: FlaskClient, people: People) -> CalendarC
 def _refresh_token(app: Flask, conn: CalendarConnection) -> str:
     with app.app_context():
         row = db.session.get(CalendarConnection, conn.id)
-        assert row is not None and row.refresh_token_encrypted
+        assert row is not None
+        assert row.refresh_token_encrypted
         return token_cipher().decrypt(row.refresh_token_encrypted)
 
 
 def _disconnect(client: FlaskClient) -> object:
-    return client.post("/calendars/disconnect", data={"csrf_token": csrf_token(client, "/calendars/disconnect")})
+    return client.post(
+        "/calendars/disconnect", data={"csrf_token": csrf_token(client, "/calendars/disconnect")}
+    )
 
 
 def _count(app: Flask, model: type) -> int:
@@ -82,7 +89,8 @@ def test_disconnect_closes_the_channel_revokes_with_the_refresh_token_and_delete
     with pytest.raises(CronofyInvalidGrant):  # the grant is really gone at Cronofy
         wiring.cronofy.refresh(refresh)
     page = instructor.get("/calendars").get_data(as_text=True)
-    assert "Not connected" in page and "Your calendar is disconnected." in page
+    assert "Not connected" in page
+    assert "Your calendar is disconnected." in page
 
 
 def test_failed_revoke_is_retried_in_the_background_until_it_succeeds(
@@ -96,21 +104,26 @@ def test_failed_revoke_is_retried_in_the_background_until_it_succeeds(
     assert the_connection(app, people.instructor_id) is None
     with app.app_context():
         job = db.session.scalars(sa.select(OutboxJob)).one()
-        assert job.kind == "cronofy.revoke" and job.status is OutboxStatus.PENDING
+        assert job.kind == "cronofy.revoke"
+        assert job.status is OutboxStatus.PENDING
         assert token_cipher().decrypt(job.payload["refresh_token_encrypted"]) == refresh
         assert refresh not in str(job.payload)
         job_id = job.id
     _run_worker_later(app)  # Cronofy still down: retried, backoff grows
     with app.app_context():
         job = db.session.get(OutboxJob, job_id)
-        assert job is not None and job.status is OutboxStatus.PENDING and job.attempts == 1
+        assert job is not None
+        assert job.status is OutboxStatus.PENDING
+        assert job.attempts == 1
     wiring.sandbox.control.clear_faults()
     wiring.session.revoke_bodies.clear()
     _run_worker_later(app)
     assert [body.get("token") for body in wiring.session.revoke_bodies] == [refresh]
     with app.app_context():
         job = db.session.get(OutboxJob, job_id)
-        assert job is not None and job.status is OutboxStatus.DONE and job.payload == {}
+        assert job is not None
+        assert job.status is OutboxStatus.DONE
+        assert job.payload == {}
     with pytest.raises(CronofyInvalidGrant):
         wiring.cronofy.refresh(refresh)
 
@@ -127,6 +140,8 @@ def _run_worker_later(app: Flask) -> None:
 
 def test_disconnect_without_a_connection_is_harmless(instructor: FlaskClient) -> None:
     assert instructor.get("/calendars/disconnect").status_code == 302
-    response = instructor.post("/calendars/disconnect", data={"csrf_token": csrf_token(instructor, "/connect")})
+    response = instructor.post(
+        "/calendars/disconnect", data={"csrf_token": csrf_token(instructor, "/connect")}
+    )
     assert response.status_code == 303  # type: ignore[attr-defined]
     assert "already disconnected" in instructor.get("/calendars").get_data(as_text=True)

@@ -41,9 +41,13 @@ def _expire_everywhere(app: Flask, wiring: Wiring, conn: CalendarConnection) -> 
 def _tokens(app: Flask, conn_id: int) -> tuple[str, str]:
     with app.app_context():
         row = db.session.get(CalendarConnection, conn_id)
-        assert row is not None and row.access_token_encrypted and row.refresh_token_encrypted
+        assert row is not None
+        assert row.access_token_encrypted
+        assert row.refresh_token_encrypted
         cipher = token_cipher()
-        return cipher.decrypt(row.access_token_encrypted), cipher.decrypt(row.refresh_token_encrypted)
+        return cipher.decrypt(row.access_token_encrypted), cipher.decrypt(
+            row.refresh_token_encrypted
+        )
 
 
 def test_twenty_concurrent_callers_cause_exactly_one_refresh(
@@ -88,7 +92,9 @@ def test_a_401_refreshes_once_and_retries(
         info = connections.call_with_token(wiring.cronofy, conn.id, wiring.cronofy.userinfo)
     assert info.sub == conn.cronofy_sub
     assert token_calls(wiring.sandbox) == 1
-    statuses = [r["status"] for r in wiring.sandbox.control.requests() if r["path"] == "/v1/userinfo"]
+    statuses = [
+        r["status"] for r in wiring.sandbox.control.requests() if r["path"] == "/v1/userinfo"
+    ]
     assert statuses == [401, 200]
 
 
@@ -119,7 +125,8 @@ def test_invalid_grant_needs_reconnect_mails_once_and_stops_refreshing(
     assert stored.status is ConnectionStatus.NEEDS_RECONNECT
     assert stored.status_reason == "refresh_rejected"
     mails = wiring.mailer.outbox
-    assert len(mails) == 1 and mails[0].to == people.instructor_email
+    assert len(mails) == 1
+    assert mails[0].to == people.instructor_email
     assert "/calendars" in mails[0].body
     with app.app_context():
         actions = db.session.scalars(sa.select(AuditEvent.action)).all()
@@ -141,9 +148,10 @@ def test_raw_database_never_holds_a_plaintext_token(
         connections.access_token(wiring.cronofy, conn.id)
     second = _tokens(app, conn.id)
     wiring.sandbox.control.fail_next(503, count=10, path_prefix="/oauth/token/revoke")
-    assert instructor.post(
-        "/calendars/disconnect", data={"csrf_token": _csrf(instructor)}
-    ).status_code == 303
+    assert (
+        instructor.post("/calendars/disconnect", data={"csrf_token": _csrf(instructor)}).status_code
+        == 303
+    )
     secrets = {*first, *second}
     with app.app_context(), db.engine.connect() as raw:
         dump = []

@@ -26,7 +26,9 @@ def hook(app: Flask, instructor: FlaskClient, people: People, wiring: Wiring) ->
     assert conn is not None
     with app.app_context():
         token = connections.access_token(wiring.cronofy, conn.id)
-    channel = next(c for c in wiring.cronofy.list_channels(token) if c.channel_id == conn.channel_id)
+    channel = next(
+        c for c in wiring.cronofy.list_channels(token) if c.channel_id == conn.channel_id
+    )
     return {"channel_id": conn.channel_id, "path": "/" + channel.callback_url.split("/", 3)[3]}
 
 
@@ -43,7 +45,9 @@ def _post(client: FlaskClient, path: str, body: bytes, secret: str | None) -> An
 
 def _inbox(app: Flask) -> list[InboundNotification]:
     with app.app_context():
-        rows = list(db.session.scalars(sa.select(InboundNotification).order_by(InboundNotification.id)))
+        rows = list(
+            db.session.scalars(sa.select(InboundNotification).order_by(InboundNotification.id))
+        )
         for row in rows:
             db.session.expunge(row)
         return rows
@@ -61,9 +65,13 @@ def test_bad_signature_is_401_and_writes_nothing(
 
 def test_verification_is_acknowledged(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
     body = _body("verification", hook["channel_id"])
-    assert _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code == 202
+    assert (
+        _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code
+        == 202
+    )
     [row] = _inbox(app)
-    assert row.notification_type == "verification" and row.processed_at is not None
+    assert row.notification_type == "verification"
+    assert row.processed_at is not None
 
 
 def test_change_is_stored_once_for_the_sync_engine(
@@ -74,13 +82,17 @@ def test_change_is_stored_once_for_the_sync_engine(
     for _ in range(2):
         assert _post(client, hook["path"], body, wiring.sandbox.client_secret).status_code == 202
     [row] = _inbox(app)
-    assert row.notification_type == "change" and row.processed_at is None
+    assert row.notification_type == "change"
+    assert row.processed_at is None
     assert hook["path"].rsplit("/", 1)[1] not in row.body  # the secret path token is not kept
     conn = the_connection(app, people.instructor_id)
-    assert conn is not None and conn.last_notification_at is not None
+    assert conn is not None
+    assert conn.last_notification_at is not None
 
 
-def test_rotated_secret_header_is_accepted(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
+def test_rotated_secret_header_is_accepted(
+    app: Flask, hook: dict[str, Any], wiring: Wiring
+) -> None:
     body = _body("change", hook["channel_id"], changes_since="2026-01-01T00:00:00Z")
     header = f"{sign_body(body, 'CRN_old')},{sign_body(body, wiring.sandbox.client_secret)}"
     response = app.test_client().post(hook["path"], data=body, headers={HMAC_HEADER: header})
@@ -91,7 +103,9 @@ def test_unknown_path_token_is_acknowledged_without_work(
     app: Flask, hook: dict[str, Any], wiring: Wiring
 ) -> None:
     body = _body("change", hook["channel_id"], changes_since="2026-01-01T00:00:00Z")
-    response = _post(app.test_client(), "/webhooks/cronofy/not-a-token", body, wiring.sandbox.client_secret)
+    response = _post(
+        app.test_client(), "/webhooks/cronofy/not-a-token", body, wiring.sandbox.client_secret
+    )
     assert response.status_code == 202
     assert _inbox(app) == []
 
@@ -100,25 +114,40 @@ def test_channel_that_does_not_match_the_url_is_ignored(
     app: Flask, hook: dict[str, Any], wiring: Wiring
 ) -> None:
     body = _body("profile_disconnected", "chn_someone_else")
-    assert _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code == 202
+    assert (
+        _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code
+        == 202
+    )
     assert _inbox(app) == []
 
 
 def test_unknown_type_is_acknowledged(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
     body = _body("brand_new_type", hook["channel_id"])
-    assert _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code == 202
+    assert (
+        _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code
+        == 202
+    )
     [row] = _inbox(app)
-    assert row.notification_type == "brand_new_type" and row.processed_at is not None
+    assert row.notification_type == "brand_new_type"
+    assert row.processed_at is not None
 
 
 def test_oversized_body_is_413(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
     body = b"{" + b" " * 70_000 + b"}"
-    assert _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code == 413
+    assert (
+        _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code
+        == 413
+    )
     assert _inbox(app) == []
 
 
 def test_signed_garbage_is_400(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
-    assert _post(app.test_client(), hook["path"], b"not json", wiring.sandbox.client_secret).status_code == 400
+    assert (
+        _post(
+            app.test_client(), hook["path"], b"not json", wiring.sandbox.client_secret
+        ).status_code
+        == 400
+    )
     assert _inbox(app) == []
 
 
@@ -130,7 +159,8 @@ def test_profile_disconnected_asks_for_relink(
     people: People,
 ) -> None:
     conn = the_connection(app, people.instructor_id)
-    assert conn is not None and conn.profile_id
+    assert conn is not None
+    assert conn.profile_id
     # Cronofy's side: the profile really is disconnected (userinfo then offers a relink URL).
     with wiring.sandbox.app.app_context():
         from cronofy_sandbox.state import get_sandbox
@@ -140,7 +170,12 @@ def test_profile_disconnected_asks_for_relink(
         )
     body = _body("profile_disconnected", hook["channel_id"])
     for _ in range(2):
-        assert _post(app.test_client(), hook["path"], body + b" ", wiring.sandbox.client_secret).status_code == 202
+        assert (
+            _post(
+                app.test_client(), hook["path"], body + b" ", wiring.sandbox.client_secret
+            ).status_code
+            == 202
+        )
         body += b" "
     stored = the_connection(app, people.instructor_id)
     assert stored is not None
@@ -149,7 +184,8 @@ def test_profile_disconnected_asks_for_relink(
     assert len(wiring.mailer.outbox) == 1
     assert "Your calendar connection needs attention" in instructor.get("/").get_data(as_text=True)
     page = instructor.get("/calendars").get_data(as_text=True)
-    assert "Relink your calendar" in page and "Reconnect" in page
+    assert "Relink your calendar" in page
+    assert "Reconnect" in page
     # Tokens still work for a disconnected profile: the page lists calendars, no refresh loop.
     with app.app_context():
         assert connections.access_token(wiring.cronofy, stored.id)

@@ -1,0 +1,140 @@
+"""The calendars page: status, write calendar, conflict calendars, friendly Cronofy errors."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.integration.connect.conftest import Wiring, connect, the_connection
+from tests.webapp_fixtures import People, csrf_token
+
+
+@pytest.fixture
+def connected(app: Flask, instructor: FlaskClient, people: People) -> FlaskClient:
+    """The instructor with Ada's sandbox calendar connected read-write (Google)."""
+    assert connect(instructor, "read_write", "google").status_code == 302
+    return instructor
+
+
+def _cal(wiring: Wiring, provider: str = "google", *, primary: bool = True) -> str:
+    return wiring.sandbox.control.calendar_id("ada@demo.test", provider, primary=primary)
+
+
+def test_page_shows_status_mode_provider_and_calendars(
+    connected: FlaskClient, wiring: Wiring
+) -> None:
+    page = connected.get("/calendars").get_data(as_text=True)
+    for text in ("Connected", "Read-write", "Google", "ada@demo.test", "Troubleshooting"):
+        assert text in page
+    write_select = page.split('name="calendar_id"', 1)[1].split("</select>", 1)[0]
+    assert _cal(wiring) in write_select
+    assert _cal(wiring, primary=False) not in write_select  # read-only calendars are not offered
+    assert f'name="calendar_ids" value="{_cal(wiring, primary=False)}"' in page
+
+
+def test_write_calendar_can_be_changed_to_another_writable_calendar(
+    app: Flask, connected: FlaskClient, people: People, wiring: Wiring
+) -> None:
+    # Linking Ada's Microsoft profile too gives the account a second writable calendar.
+    assert connect(connected, "read_write", "ms_graph").status_code == 302
+    conn = the_connection(app, people.instructor_id)
+    assert conn is not None
+    assert conn.write_calendar_id == _cal(wiring, "ms_graph")
+    token = csrf_token(connected, "/calendars")
+    response = connected.post(
+        "/calendars/write-calendar", data={"calendar_id": _cal(wiring), "csrf_token": token}
+    )
+    assert response.status_code == 303
+    conn = the_connection(app, people.instructor_id)
+    assert conn is not None
+    assert conn.write_calendar_id == _cal(wiring)
+    page = connected.get("/calendars").get_data(as_text=True)
+    assert f'<option value="{_cal(wiring)}" selected>' in page
+
+
+@pytest.mark.parametrize("which", ["read_only", "foreign", "empty"])
+def test_write_calendar_must_be_ours_and_writable(
+    app: Flask, connected: FlaskClient, people: People, wiring: Wiring, which: str
+) -> None:
+    calendar_id = {
+        "read_only": _cal(wiring, primary=False),
+        "foreign": wiring.sandbox.control.calendar_id("grace@demo.test"),
+        "empty": "",
+    }[which]
+    token = csrf_token(connected, "/calendars")
+    response = connected.post(
+        "/calendars/write-calendar", data={"calendar_id": calendar_id, "csrf_token": token}
+    )
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert (
+        "read-only" in text
+        if which == "read_only"
+        else "not one of your connected calendars" in text
+    )
+    conn = the_connection(app, people.instructor_id)
+    assert conn is not None
+    assert conn.write_calendar_id == _cal(wiring)
+
+
+def test_conflict_calendars_can_be_chosen(
+    app: Flask, connected: FlaskClient, people: People, wiring: Wiring
+) -> None:
+    token = csrf_token(connected, "/calendars")
+    chosen = [_cal(wiring, primary=False)]
+    response = connected.post(
+        "/calendars/conflict-calendars", data={"calendar_ids": chosen, "csrf_token": token}
+    )
+    assert response.status_code == 303
+    conn = the_connection(app, people.instructor_id)
+    assert conn is not None
+    assert conn.conflict_calendar_ids == chosen
+    page = connected.get("/calendars").get_data(as_text=True)
+    assert f'value="{chosen[0]}" checked' in page
+
+
+def test_conflict_calendars_refuse_someone_elses_calendar(
+    app: Flask, connected: FlaskClient, people: People, wiring: Wiring
+) -> None:
+    before = the_connection(app, people.instructor_id)
+    token = csrf_token(connected, "/calendars")
+    foreign = wiring.sandbox.control.calendar_id("grace@demo.test")
+    response = connected.post(
+        "/calendars/conflict-calendars", data={"calendar_ids": [foreign], "csrf_token": token}
+    )
+    assert response.status_code == 400
+    after = the_connection(app, people.instructor_id)
+    assert before is not None
+    assert after is not None
+    assert after.conflict_calendar_ids == before.conflict_calendar_ids
+
+
+def test_cronofy_outage_gives_a_friendly_page_not_a_500(
+    connected: FlaskClient, wiring: Wiring
+) -> None:
+    token = csrf_token(connected, "/calendars")
+    wiring.sandbox.control.fail_next(503, count=20, path_prefix="/v1/")
+    page = connected.get("/calendars")
+    assert page.status_code == 200
+    assert "Cronofy could not be reached" in page.get_data(as_text=True)
+    response = connected.post(
+        "/calendars/write-calendar", data={"calendar_id": _cal(wiring), "csrf_token": token}
+    )
+    assert response.status_code == 503
+    assert "Cronofy could not be reached" in response.get_data(as_text=True)
+
+
+def test_not_connected_page_offers_to_connect(instructor: FlaskClient) -> None:
+    page = instructor.get("/calendars").get_data(as_text=True)
+    assert "Not connected" in page
+    assert "/connect" in page
+
+
+def test_free_busy_connection_explains_emailed_invites(
+    instructor: FlaskClient, people: People
+) -> None:
+    assert connect(instructor, "free_busy", "google").status_code == 302
+    page = instructor.get("/calendars").get_data(as_text=True)
+    assert "e-mailed calendar invitation" in page
+    assert "Free/busy only" in page
