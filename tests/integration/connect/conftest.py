@@ -53,6 +53,12 @@ class Wiring:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords are not under test here: a cheap hash keeps these tests quick."""
+    monkeypatch.setattr("webapp.security.HASH_METHOD", "pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def wiring(sandbox: RunningSandbox) -> Wiring:
     """A CronofyClient pointed at the served sandbox (fast retries) and a capturing mailer."""
