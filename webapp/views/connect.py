@@ -22,6 +22,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.access import current_account, login_required
@@ -102,7 +103,11 @@ def calendar_notice() -> dict[str, Any]:
     user = current_user._get_current_object() if current_user else None
     if user is None or not user.is_authenticated or user.is_admin:
         return {"calendar_notice": None}
-    return {"calendar_notice": notice_for(user.connection)}
+    try:
+        return {"calendar_notice": notice_for(user.connection)}
+    except SQLAlchemyError:  # an error page must still render while the database is down
+        log.warning("calendar notice unavailable (database error)")
+        return {"calendar_notice": None}
 
 
 @bp.get("/connect")

@@ -177,3 +177,11 @@ def test_state_is_stored_only_as_a_digest_bound_to_user_and_data_center(
         assert row.data_center == "us"
         assert row.redirect_uri == "http://127.0.0.1:9/connect/callback"
         assert (row.expires_at - row.created_at).total_seconds() == 600
+
+
+def test_starting_connect_is_rate_limited_per_user(app: Flask, instructor: FlaskClient) -> None:
+    app.config["CONNECT_START_LIMIT"] = "2 per minute"
+    token = csrf_token(instructor, "/connect")
+    form = {"access_mode": "read_write", "provider_name": "google", "csrf_token": token}
+    statuses = [instructor.post("/connect", data=form).status_code for _ in range(3)]
+    assert statuses == [303, 303, 429]
