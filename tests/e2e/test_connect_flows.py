@@ -104,7 +104,7 @@ def _authorize_two(page: Any, app: RunningApp) -> None:
     _shot(page, "admin-enterprise-authorized")
 
 
-def test_instructor_and_admin_connect_calendars(demo_app: RunningApp, browser_page: Any) -> None:
+def test_instructor_and_admin_connect_calendars(browser_page: Any, demo_app: RunningApp) -> None:
     page = browser_page
     _log_in(page, demo_app.base_url, "ada@demo.test", "demo-instructor")
     for mode, provider, label in MODES:

@@ -7,6 +7,7 @@ The sandbox's signed callbacks must reach our webhook, so the app under test is 
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cronofy_client import CronofyClient
+from cronofy_sandbox.state import EXTENSION_KEY as SANDBOX_EXTENSION
 from cronofy_sandbox.testing import click_through_consent, serve
 from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import csrf_token, log_in
@@ -50,12 +52,39 @@ def app_clients(sandbox: RunningSandbox) -> Clients:
     return Clients(cronofy=cronofy, bookly=None, mailer=CapturingMailer("bridge@test"))
 
 
+class _InFlight:
+    """WSGI middleware counting requests still being handled (to drain before teardown)."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        with self.lock:
+            self.count += 1
+        try:
+            # Materialised so the request (and its database session) ends inside the count.
+            return list(self.wrapped(environ, start_response))
+        finally:
+            with self.lock:
+                self.count -= 1
+
+
 @pytest.fixture
-def served(app: Flask) -> Iterator[str]:
-    """Serve the app for real; its PUBLIC_BASE_URL becomes the served address."""
+def served(app: Flask, sandbox: RunningSandbox) -> Iterator[str]:
+    """Serve the app for real; its PUBLIC_BASE_URL becomes the served address.
+
+    On teardown, waits for the sandbox's callbacks and our handlers to finish, so no request
+    thread still holds a database connection when the test database is dropped.
+    """
+    in_flight = _InFlight(app.wsgi_app)
+    app.wsgi_app = in_flight  # type: ignore[method-assign]
     with serve(app) as base_url:
         app.config["PUBLIC_BASE_URL"] = base_url
         yield base_url
+        sandbox.app.extensions[SANDBOX_EXTENSION].deliverer.wait_idle(10.0)
+        wait_until(lambda: in_flight.count == 0, timeout=10.0)
 
 
 @functools.cache
