@@ -23,6 +23,8 @@ _PATTERNS = (
     re.compile(rf"(?i)\b({_SENSITIVE_KEYS})=([^&\s\"',;]+)"),
     re.compile(rf"(?i)\"({_SENSITIVE_KEYS}|{_SENSITIVE_HEADERS})\"\s*:\s*\"([^\"]*)\""),
     re.compile(rf"(?i)\b({_SENSITIVE_HEADERS}):\s*((?:Bearer\s+)?[^\s,;]+)"),
+    # Webhook paths carry a per-connection secret token (access logs print the path).
+    re.compile(r"(/webhooks/cronofy/(?:enterprise/)?)([A-Za-z0-9_-]{16,})"),
 )
 _FERNET_KEY = re.compile(r"\b[A-Za-z0-9_-]{43}=")
 

@@ -21,6 +21,11 @@ from webapp.logging_config import REDACTED, RedactSecretsFilter, redact
         ("Authorization: Bearer tok-42", "tok-42"),
         ("Cronofy-HMAC-SHA256: c2lnbmF0dXJl", "c2lnbmF0dXJl"),
         ("password=hunter2", "hunter2"),
+        (
+            '"POST /webhooks/cronofy/Zk3vQ9_secretPathToken-1 HTTP/1.1" 202',
+            "Zk3vQ9_secretPathToken-1",
+        ),
+        ("POST /webhooks/cronofy/enterprise/Ab12Cd34Ef56Gh78_x HTTP/1.1", "Ab12Cd34Ef56Gh78_x"),
     ],
 )
 def test_secret_values_are_redacted(line: str, secret: str) -> None:
