@@ -154,6 +154,17 @@ class UserInfo:
     scope: str | None
     zoneinfo: str | None
     profiles: tuple[Profile, ...]
+    # Service-account tokens only (``cronofy.type == "service_account"``).
+    delegated_scope: str | None = None
+    service_account_provider: str | None = None
+    service_account_domain: str | None = None
+
+    @property
+    def access_mode(self) -> AccessMode | None:
+        """The mode granted, read from the first profile's provider name (None without one)."""
+        if not self.profiles:
+            return None
+        return AccessMode.from_provider_name(self.profiles[0].provider_name)
 
     @property
     def calendars(self) -> tuple[Calendar, ...]:
@@ -165,6 +176,7 @@ class UserInfo:
         """Build from the userinfo document."""
         extra = data.get("cronofy.data") or {}
         authorization = extra.get("authorization") or {}
+        service_account = extra.get("service_account") or {}
         return cls(
             sub=str(data["sub"]),
             email=data.get("email"),
@@ -173,6 +185,9 @@ class UserInfo:
             scope=authorization.get("scope"),
             zoneinfo=data.get("zoneinfo"),
             profiles=tuple(Profile.from_json(p) for p in extra.get("profiles") or ()),
+            delegated_scope=authorization.get("delegated_scope"),
+            service_account_provider=service_account.get("provider_name"),
+            service_account_domain=service_account.get("domain"),
         )
 
 

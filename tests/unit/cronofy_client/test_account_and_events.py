@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from cronofy_client import (
+    AccessMode,
     Attendee,
     Calendar,
     CronofyClient,
@@ -86,6 +87,52 @@ def test_userinfo(api: responses.RequestsMock, client: CronofyClient) -> None:
     assert info.calendars == (Calendar.from_json(CAL),)
     assert api.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert api.calls[0].request.body is None  # no JSON body on GET
+
+
+def test_userinfo_of_a_service_account(api: responses.RequestsMock, client: CronofyClient) -> None:
+    api.get(
+        f"{API}/v1/userinfo",
+        json={
+            "sub": "ser_1",
+            "email": "svc@corp.example",
+            "cronofy.type": "service_account",
+            "cronofy.data": {
+                "service_account": {"provider_name": "exchange", "domain": "corp.example"},
+                "authorization": {
+                    "scope": "service_account/accounts/manage",
+                    "status": "active",
+                    "delegated_scope": "free_busy_write",
+                },
+            },
+        },
+    )
+    info = client.userinfo(TOKEN)
+    assert (info.type, info.delegated_scope) == ("service_account", "free_busy_write")
+    assert (info.service_account_provider, info.service_account_domain) == (
+        "exchange",
+        "corp.example",
+    )
+    assert info.profiles == ()
+    assert info.access_mode is None
+
+
+@pytest.mark.parametrize(
+    ("provider_name", "mode"),
+    [
+        ("google", AccessMode.READ_WRITE),
+        ("ms_graph_free_busy", AccessMode.FREE_BUSY),
+        ("cronofy", AccessMode.NO_CALENDAR),
+    ],
+)
+def test_userinfo_reports_the_granted_mode(
+    api: responses.RequestsMock, client: CronofyClient, provider_name: str, mode: AccessMode
+) -> None:
+    profile = {"provider_name": provider_name, "profile_id": "pro_1", "profile_name": "d"}
+    api.get(
+        f"{API}/v1/userinfo",
+        json={"sub": "acc_1", "cronofy.data": {"profiles": [profile]}},
+    )
+    assert client.userinfo(TOKEN).access_mode is mode
 
 
 def test_profiles(api: responses.RequestsMock, client: CronofyClient) -> None:
