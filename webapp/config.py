@@ -52,6 +52,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("SECRET_KEY", None, "Flask session signing key, >= 32 characters"),
     EnvVar("DATABASE_URL", None, "our database; demo: sqlite:///instance/bridge.sqlite3"),
     EnvVar("CELERY_BROKER_URL", None, "Redis URL for Celery; unset: tasks run in-process"),
+    EnvVar("DISCONNECT_CLEANUP_INTERVAL_SECONDS", "60", "beat period of finish_disconnects"),
     EnvVar("CRONOFY_CLIENT_ID", None, "Cronofy OAuth client id; unset: sandbox mode"),
     EnvVar("CRONOFY_CLIENT_SECRET", None, "Cronofy OAuth client secret"),
     EnvVar("CRONOFY_PREVIOUS_CLIENT_SECRETS", "", "comma-separated secrets still accepted"),

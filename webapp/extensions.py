@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from celery import Celery, Task
@@ -14,6 +16,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from webapp.config import ConfigError, env_defaults
 from webapp.database import Base
 
 log = logging.getLogger(__name__)
@@ -31,9 +34,79 @@ def login_account_key() -> str:
     return f"login-account:{email}"
 
 
-def init_celery(app: Flask) -> Any:
-    """Configure the Celery app from our config: eager without a broker, Redis otherwise."""
-    broker = app.config.get("CELERY_BROKER_URL")
+CLEANUP_TASK = "webapp.tasks.finish_disconnects"
+CLEANUP_INTERVAL_VAR = "DISCONNECT_CLEANUP_INTERVAL_SECONDS"
+# Redis redelivers an unacked message after this long. It must exceed the longest task run
+# and the longest countdown/ETA we send (the disconnect clean-up waits at most 30 s), or a
+# message runs twice (reliability §4.3). Redis' own default is 1 hour.
+BROKER_VISIBILITY_TIMEOUT = timedelta(hours=2)
+# A finish_disconnects run claims each job for 2 minutes; a run is cut off well before
+# the visibility timeout. Both limits need the prefork pool (the default).
+TASK_SOFT_TIME_LIMIT = timedelta(minutes=4)
+TASK_TIME_LIMIT = timedelta(minutes=5)
+
+
+def cleanup_interval(config: Mapping[str, Any]) -> timedelta:
+    """Seconds between two beat runs of finish_disconnects (ConfigError when not positive)."""
+    raw = config.get(CLEANUP_INTERVAL_VAR) or env_defaults()[CLEANUP_INTERVAL_VAR]
+    try:
+        seconds = float(raw or "")
+    except (TypeError, ValueError):
+        raise ConfigError(f"{CLEANUP_INTERVAL_VAR} must be a number of seconds") from None
+    if not seconds > 0:
+        raise ConfigError(f"{CLEANUP_INTERVAL_VAR} must be more than 0 seconds")
+    return timedelta(seconds=seconds)
+
+
+def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The periodic tasks beat sends; a wake-up older than one period is dropped."""
+    every = cleanup_interval(config)
+    return {
+        "finish-disconnects": {
+            "task": CLEANUP_TASK,
+            "schedule": every,
+            # The outbox is the source of truth: a stale wake-up adds nothing.
+            "options": {"expires": every.total_seconds()},
+        },
+    }
+
+
+def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Celery settings from our config: eager without a broker, Redis otherwise."""
+    broker = config.get("CELERY_BROKER_URL")
+    # Results are only kept when a backend is configured (tests); the outbox holds the truth.
+    results = config.get("CELERY_RESULT_BACKEND")
+    return {
+        "broker_url": broker or "memory://",
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": int(BROKER_VISIBILITY_TIMEOUT.total_seconds())
+        },
+        "result_backend": results,
+        "task_ignore_result": not results,
+        "task_always_eager": not broker,
+        "task_eager_propagates": True,
+        # Tasks are idempotent: redeliver a task whose worker died instead of losing it.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_soft_time_limit": int(TASK_SOFT_TIME_LIMIT.total_seconds()),
+        "task_time_limit": int(TASK_TIME_LIMIT.total_seconds()),
+        # Keep our logging set-up (it redacts secrets); Celery would replace the root handlers.
+        "worker_hijack_root_logger": False,
+        "beat_schedule": beat_schedule(config),
+        "timezone": "UTC",
+        "enable_utc": True,
+    }
+
+
+def init_celery(app: Flask) -> Celery:
+    """Create the app's Celery instance; its tasks run inside ``app.app_context()``."""
 
     class FlaskTask(Task):  # type: ignore[misc]
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -41,18 +114,17 @@ def init_celery(app: Flask) -> Any:
                 return self.run(*args, **kwargs)
 
     celery_app = Celery(app.import_name, task_cls=FlaskTask, set_as_current=False)
-    celery_app.conf.update(
-        broker_url=broker or "memory://",
-        result_backend=None,
-        task_always_eager=not broker,
-        task_eager_propagates=True,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_ignore_result=True,
-        broker_connection_retry_on_startup=True,
-        timezone="UTC",
-    )
+    celery_app.conf.update(celery_settings(app.config))
     app.extensions["celery"] = celery_app
-    log.debug("celery configured (eager=%s)", not broker)
+    log.debug("celery configured (eager=%s)", celery_app.conf.task_always_eager)
+    return celery_app
+
+
+def worker_celery(app: Flask) -> Celery:
+    """The Celery instance a worker or beat runs: our tasks registered, made the default."""
+    import webapp.tasks  # noqa: F401 - shared_task registers finish_disconnects on finalize
+
+    celery_app: Celery = app.extensions["celery"]
+    celery_app.set_default()  # module-level task proxies (tasks.finish_disconnects) use it
+    celery_app.finalize(auto=True)
     return celery_app
