@@ -13,13 +13,29 @@ CalendarConnectionError
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class CalendarConnectionError(Exception):
     """Base of every calendar-connection error; the message is safe to show a person."""
 
 
+class StateProblem(StrEnum):
+    """Why an OAuth state was refused (each flow words its own message from it)."""
+
+    MISSING = "missing"  # empty or malformed
+    UNKNOWN = "unknown"
+    FOREIGN = "foreign"  # started by another user
+    USED = "used"
+    EXPIRED = "expired"
+
+
 class InvalidState(CalendarConnectionError):
     """The OAuth state is missing, unknown, expired, already used or someone else's."""
+
+    def __init__(self, message: str, problem: StateProblem = StateProblem.UNKNOWN) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class DataCenterMismatch(CalendarConnectionError):

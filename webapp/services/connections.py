@@ -146,13 +146,12 @@ def complete_connect(
     cronofy: CronofyClient, *, user: User, code: str, state: str, public_base_url: str
 ) -> CalendarConnection:
     """Finish Individual Connect: burn the state, exchange the code, store the connection."""
-    pending = consume_state(user=user, state=state, purpose=OAuthPurpose.INDIVIDUAL)
-    if pending.data_center != cronofy.data_center.value:
-        log.warning("callback for data center %s reached %s", pending.data_center, cronofy)
-        raise DataCenterMismatch(
-            "This answer came from another Cronofy region than the one we asked. "
-            "Start connecting again."
-        )
+    pending = consume_state(
+        user=user,
+        state=state,
+        purpose=OAuthPurpose.INDIVIDUAL,
+        data_center=cronofy.data_center.value,
+    )
     try:
         grant = cronofy.exchange_code(code, redirect_uri=pending.redirect_uri)
     except CronofyInvalidGrant:

@@ -2,14 +2,16 @@
 
 A state also remembers the purpose (individual or enterprise), the Cronofy data center the flow
 was started against and the exact ``redirect_uri`` (the token request must repeat it byte for
-byte). ``consume_state`` burns a state atomically, so a replayed callback always fails.
+byte). ``consume_state`` burns a state atomically, so a replayed callback always fails, and
+then refuses a flow started against another data center (the state is burnt either way).
+Individual and Enterprise Connect both use this module.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -17,7 +19,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import AccessMode, OAuthPurpose, OAuthState, User
 from webapp.security import new_state_token, token_digest
-from webapp.services.connection_errors import InvalidState
+from webapp.services.connection_errors import DataCenterMismatch, InvalidState, StateProblem
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +67,18 @@ def create_state(
     return state
 
 
-def consume_state(*, user: User, state: str, purpose: OAuthPurpose) -> PendingFlow:
-    """Burn a state of this user and purpose and commit; InvalidState when it cannot be used."""
+def consume_state(
+    *, user: User, state: str, purpose: OAuthPurpose, data_center: str
+) -> PendingFlow:
+    """Burn a state of this user and purpose, commit, and check it was for ``data_center``.
+
+    InvalidState (with its ``problem``) when the state cannot be used; DataCenterMismatch when
+    the flow was started against another Cronofy data center.
+    """
     if not state or len(state) > MAX_STATE_LENGTH:
-        raise InvalidState("The link has no valid sign-in state. Start connecting again.")
+        raise InvalidState(
+            "The link has no valid sign-in state. Start connecting again.", StateProblem.MISSING
+        )
     digest = token_digest(state)
     now = utcnow()
     burnt = db.session.execute(
@@ -88,10 +98,39 @@ def consume_state(*, user: User, state: str, purpose: OAuthPurpose) -> PendingFl
         log.warning("rejected an OAuth callback state for user id=%s", user.id)
         raise InvalidState(
             "This connection attempt is not valid any more (it expired after 10 minutes, was "
-            "already used, or was started by someone else). Start connecting again."
+            "already used, or was started by someone else). Start connecting again.",
+            _why_refused(digest, user=user, purpose=purpose, now=now),
         )
+    flow = _pending_flow(digest)
+    db.session.commit()
+    if flow.data_center != data_center:
+        log.warning("callback for data center %s reached %s", flow.data_center, data_center)
+        raise DataCenterMismatch(
+            "This answer came from another Cronofy region than the one we asked. "
+            "Start connecting again."
+        )
+    return flow
+
+
+def _why_refused(digest: str, *, user: User, purpose: OAuthPurpose, now: datetime) -> StateProblem:
+    """Why the conditional burn matched no row (read after the fact, for the message only)."""
+    row = db.session.execute(
+        sa.select(OAuthState.user_id, OAuthState.used_at, OAuthState.expires_at).where(
+            OAuthState.state_hash == digest, OAuthState.purpose == purpose
+        )
+    ).one_or_none()
+    if row is None:
+        return StateProblem.UNKNOWN
+    if row.user_id != user.id:
+        return StateProblem.FOREIGN
+    if row.used_at is None and row.expires_at <= now:
+        return StateProblem.EXPIRED
+    return StateProblem.USED
+
+
+def _pending_flow(digest: str) -> PendingFlow:
     row = db.session.scalars(sa.select(OAuthState).where(OAuthState.state_hash == digest)).one()
-    flow = PendingFlow(
+    return PendingFlow(
         user_id=row.user_id,
         purpose=row.purpose,
         access_mode=row.access_mode,
@@ -99,5 +138,3 @@ def consume_state(*, user: User, state: str, purpose: OAuthPurpose) -> PendingFl
         data_center=row.data_center,
         redirect_uri=row.redirect_uri,
     )
-    db.session.commit()
-    return flow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -20,25 +20,19 @@ from cronofy_client import (
     TokenGrant,
 )
 from webapp.extensions import db
-from webapp.models import (
-    AccessMode,
-    ConnectionStatus,
-    OAuthPurpose,
-    OAuthState,
-    ServiceAccount,
-    User,
-)
-from webapp.security import TokenCipher, new_state_token, token_digest
+from webapp.models import AccessMode, ConnectionStatus, OAuthPurpose, ServiceAccount, User
+from webapp.security import TokenCipher
 from webapp.services import audit
+from webapp.services.connection_errors import DataCenterMismatch, InvalidState, StateProblem
 from webapp.services.enterprise.errors import (
     EnterpriseConnectFailed,
     EnterpriseDataCenterMismatch,
     InvalidEnterpriseState,
 )
+from webapp.services.oauth_states import PendingFlow, consume_state, create_state
 
 log = logging.getLogger(__name__)
 
-STATE_LIFETIME = timedelta(minutes=10)
 SERVICE_SCOPE = "service_account/accounts/manage"
 DELEGATED_SCOPE = "free_busy_write"
 
@@ -52,8 +46,15 @@ def start_connect(
     redirect_uri: str,
 ) -> str:
     """Store a single-use, 10-minute state bound to the admin; return Cronofy's consent URL."""
-    state = new_state_token()
     provider = None if access_mode is AccessMode.NO_CALENDAR else provider
+    state = create_state(
+        user=admin,
+        purpose=OAuthPurpose.ENTERPRISE,
+        data_center=cronofy.data_center.value,
+        redirect_uri=redirect_uri,
+        access_mode=access_mode,
+        provider_name=provider.value if provider else None,
+    )
     url = cronofy.enterprise_connect_url(
         redirect_uri=redirect_uri,
         state=state,
@@ -61,20 +62,6 @@ def start_connect(
         delegated_scope=DELEGATED_SCOPE,
         access_mode=CronofyAccessMode(access_mode.value),
         provider_name=provider,
-    )
-    now = datetime.now(UTC)
-    db.session.add(
-        OAuthState(
-            state_hash=token_digest(state),
-            user_id=admin.id,
-            purpose=OAuthPurpose.ENTERPRISE,
-            access_mode=access_mode,
-            provider_name=provider.value if provider else None,
-            data_center=str(cronofy.data_center),
-            redirect_uri=redirect_uri,
-            created_at=now,
-            expires_at=now + STATE_LIFETIME,
-        )
     )
     audit.record("enterprise.connect_started", actor=admin, details={"mode": access_mode.value})
     db.session.commit()
@@ -115,40 +102,35 @@ def complete_connect(
     return account
 
 
-def _consume_state(cronofy: CronofyClient, *, admin: User, state: str, code: str) -> OAuthState:
+# The admin sees why a state was refused; every message ends with what to do.
+_STATE_MESSAGES = {
+    StateProblem.MISSING: "This sign-in link is not valid for you. Start again.",
+    StateProblem.UNKNOWN: "This sign-in link is not valid for you. Start again.",
+    StateProblem.FOREIGN: "This sign-in link is not valid for you. Start again.",
+    StateProblem.USED: "This sign-in link was already used. Start again.",
+    StateProblem.EXPIRED: "This sign-in link expired after 10 minutes. Start again.",
+}
+
+
+def _consume_state(cronofy: CronofyClient, *, admin: User, state: str, code: str) -> PendingFlow:
     """Validate and burn the state before any token call (single use, even on failure)."""
     if not state:
         raise InvalidEnterpriseState("The sign-in link is incomplete (no state). Start again.")
-    pending = db.session.scalar(
-        sa.select(OAuthState).where(
-            OAuthState.state_hash == token_digest(state),
-            OAuthState.purpose == OAuthPurpose.ENTERPRISE,
-        )
-    )
-    if pending is None or pending.user_id != admin.id:
-        raise InvalidEnterpriseState("This sign-in link is not valid for you. Start again.")
-    if pending.used_at is not None:
-        raise InvalidEnterpriseState("This sign-in link was already used. Start again.")
-    now = datetime.now(UTC)
-    if pending.expires_at <= now:
-        raise InvalidEnterpriseState("This sign-in link expired after 10 minutes. Start again.")
-    if pending.data_center != str(cronofy.data_center):
-        raise EnterpriseDataCenterMismatch(
-            "This authorization belongs to another Cronofy data center. Start again."
-        )
     if not code:
         raise InvalidEnterpriseState("Cronofy sent no authorization code. Start again.")
-    # A conditional update makes the state single use even against concurrent callbacks; it
-    # is committed on its own so a failing exchange cannot leave the state reusable.
-    burnt = db.session.execute(
-        sa.update(OAuthState)
-        .where(OAuthState.id == pending.id, OAuthState.used_at.is_(None))
-        .values(used_at=now)
-    )
-    db.session.commit()
-    if getattr(burnt, "rowcount", 0) != 1:
-        raise InvalidEnterpriseState("This sign-in link was already used. Start again.")
-    return pending
+    try:
+        return consume_state(
+            user=admin,
+            state=state,
+            purpose=OAuthPurpose.ENTERPRISE,
+            data_center=cronofy.data_center.value,
+        )
+    except InvalidState as exc:
+        raise InvalidEnterpriseState(_STATE_MESSAGES[exc.problem]) from None
+    except DataCenterMismatch:
+        raise EnterpriseDataCenterMismatch(
+            "This authorization belongs to another Cronofy data center. Start again."
+        ) from None
 
 
 def granted_mode(grant: TokenGrant, requested: AccessMode | None) -> AccessMode:
@@ -176,7 +158,7 @@ def _refuse_foreign_service_account(admin: User, sub: str | None) -> None:
 
 
 def _store_service_account(
-    cipher: TokenCipher, *, admin: User, grant: TokenGrant, pending: OAuthState
+    cipher: TokenCipher, *, admin: User, grant: TokenGrant, pending: PendingFlow
 ) -> ServiceAccount:
     account = db.session.scalar(
         sa.select(ServiceAccount).where(ServiceAccount.organisation_id == admin.organisation_id)
