@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -53,7 +54,7 @@ def cleanup_interval(config: Mapping[str, Any]) -> timedelta:
         seconds = float(raw or "")
     except (TypeError, ValueError):
         raise ConfigError(f"{CLEANUP_INTERVAL_VAR} must be a number of seconds") from None
-    if not seconds > 0:
+    if not (seconds > 0 and math.isfinite(seconds)):
         raise ConfigError(f"{CLEANUP_INTERVAL_VAR} must be more than 0 seconds")
     return timedelta(seconds=seconds)
 

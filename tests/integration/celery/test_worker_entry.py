@@ -67,7 +67,7 @@ def test_default_interval_is_a_minute(app: Flask) -> None:
     assert entry["schedule"] == timedelta(seconds=60)
 
 
-@pytest.mark.parametrize("bad", ["soon", "0", "-5"])
+@pytest.mark.parametrize("bad", ["soon", "0", "-5", "inf"])
 def test_an_unusable_interval_stops_start_up_naming_the_variable(
     make_app: MakeApp, bad: str
 ) -> None:
