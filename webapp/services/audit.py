@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
+
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import AuditEvent, User
 
@@ -34,3 +37,26 @@ def record(
     db.session.add(event)
     log.info("audit %s (actor id=%s)", action, event.actor_user_id)
     return event
+
+
+def record_system_event(
+    conn: sa.Connection,
+    action: str,
+    *,
+    target: str,
+    organisation_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Write a system audit event through ``conn`` (inside that Core transaction)."""
+    conn.execute(
+        sa.insert(AuditEvent).values(
+            action=action,
+            actor_user_id=None,
+            actor_label=SYSTEM,
+            organisation_id=organisation_id,
+            target=target[:254],
+            details=details or {},
+            created_at=utcnow(),
+        )
+    )
+    log.info("audit %s (system)", action)

@@ -18,7 +18,8 @@ from flask import current_app
 from webapp.clients import get_clients
 from webapp.database import utcnow
 from webapp.mail import MailError, OutgoingMail
-from webapp.models import AuditEvent, CalendarConnection, ConnectionStatus, User
+from webapp.models import CalendarConnection, ConnectionStatus, User
+from webapp.services import audit
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +83,12 @@ def mark_needs_reconnect(conn: sa.Connection, connection_id: int, reason: Status
         .join(table, table.user_id == User.id)
         .where(table.id == connection_id)
     ).one()
-    conn.execute(
-        sa.insert(AuditEvent).values(
-            action="connection.needs_reconnect",
-            actor_user_id=None,
-            actor_label="system",
-            organisation_id=user.organisation_id,
-            target=user.email,
-            details={"connection_id": connection_id, "reason": reason.value},
-            created_at=utcnow(),
-        )
+    audit.record_system_event(
+        conn,
+        "connection.needs_reconnect",
+        target=user.email,
+        organisation_id=user.organisation_id,
+        details={"connection_id": connection_id, "reason": reason.value},
     )
     log.warning("connection id=%s needs reconnect (%s)", connection_id, reason.value)
     return True
