@@ -20,6 +20,7 @@ from flask import current_app
 from cronofy_client import CronofyClient
 from webapp.models import CalendarConnection
 from webapp.security import TokenCipher
+from webapp.services import token_keeper
 from webapp.services.connection_errors import NotConnected, ReconnectRequired
 from webapp.services.connection_health import (
     StatusReason,
@@ -27,14 +28,7 @@ from webapp.services.connection_health import (
     grant_is_dead,
     mark_needs_reconnect,
 )
-from webapp.services.token_keeper import (
-    GrantLost,
-    LossCause,
-    RefreshBusy,
-    TokenKeeper,
-    TokenRowMissing,
-    call_refreshing_once,
-)
+from webapp.services.token_keeper import LossCause
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +64,7 @@ def _email_lost(connection_id: int, cause: LossCause) -> None:
     email_instructor(connection_id, _REASONS[cause])
 
 
-_KEEPER = TokenKeeper(
+_KEEPER = token_keeper.TokenKeeper(
     model=CalendarConnection,
     grant_is_dead=grant_is_dead,
     mark_lost=_mark_lost,
@@ -86,15 +80,15 @@ def access_token(cronofy: CronofyClient, connection_id: int) -> str:
 
 def call_with_token(cronofy: CronofyClient, connection_id: int, fn: Callable[[str], T]) -> T:
     """Run fn(access_token); on CronofyAuthExpired refresh once and retry."""
-    return call_refreshing_once(partial(_token, cronofy, connection_id), fn)
+    return token_keeper.call_refreshing_once(partial(_token, cronofy, connection_id), fn)
 
 
 def _token(cronofy: CronofyClient, connection_id: int, rejected: str | None) -> str:
     try:
         return _KEEPER.access_token(cronofy, token_cipher(), connection_id, rejected=rejected)
-    except TokenRowMissing:
+    except token_keeper.TokenRowMissing:
         raise NotConnected("This calendar connection no longer exists.") from None
-    except GrantLost as exc:
+    except token_keeper.GrantLost as exc:
         raise ReconnectRequired(_MESSAGES[exc.cause]) from None
-    except RefreshBusy:
+    except token_keeper.RefreshBusy:
         raise ReconnectRequired("Your calendar is busy renewing its access; try again.") from None

@@ -63,6 +63,12 @@ def _problem(title: str, message: str, status: int = 400) -> Response:
     return make_response(html, status)
 
 
+def _settings_problem(title: str, exc: connections.CalendarConnectionError) -> Response:
+    """A settings change that did not happen: 503 when Cronofy could not be asked, else 400."""
+    status = 503 if isinstance(exc, connections.CalendarUnavailable) else 400
+    return _problem(title, str(exc), status)
+
+
 _PROVIDERS = {
     "google": "Google",
     "google_free_busy": "Google (free/busy only)",
@@ -193,10 +199,8 @@ def choose_write_calendar() -> ResponseReturnValue:
             user=current_account(),
             calendar_id=request.form.get("calendar_id", ""),
         )
-    except connections.CalendarUnavailable as exc:
-        return _problem("Calendar not changed", str(exc), 503)
     except connections.CalendarConnectionError as exc:
-        return _problem("Calendar not changed", str(exc))
+        return _settings_problem("Calendar not changed", exc)
     flash(f"New bookings go to “{name}”.", "success")
     return redirect(url_for("connect.calendars"), 303)
 
@@ -211,10 +215,8 @@ def set_conflict_calendars() -> ResponseReturnValue:
             user=current_account(),
             calendar_ids=request.form.getlist("calendar_ids"),
         )
-    except connections.CalendarUnavailable as exc:
-        return _problem("Calendars not changed", str(exc), 503)
     except connections.CalendarConnectionError as exc:
-        return _problem("Calendars not changed", str(exc))
+        return _settings_problem("Calendars not changed", exc)
     flash(f"{count} calendar(s) now count for conflicts.", "success")
     return redirect(url_for("connect.calendars"), 303)
 

@@ -17,20 +17,13 @@ from cronofy_client import CronofyClient, CronofyError
 from webapp.database import utcnow
 from webapp.models import ConnectionStatus, ServiceAccount
 from webapp.security import TokenCipher
-from webapp.services import audit
+from webapp.services import audit, token_keeper
 from webapp.services.enterprise.errors import (
     CronofyUnreachable,
     OrganisationNotConnected,
     ServiceAccountReconnectRequired,
 )
-from webapp.services.token_keeper import (
-    GrantLost,
-    LossCause,
-    RefreshBusy,
-    TokenKeeper,
-    TokenRowMissing,
-    call_refreshing_once,
-)
+from webapp.services.token_keeper import LossCause
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +59,7 @@ def _mark_needs_reconnect(conn: sa.Connection, account_id: int, cause: LossCause
     return True
 
 
-_KEEPER = TokenKeeper(
+_KEEPER = token_keeper.TokenKeeper(
     model=ServiceAccount, grant_is_dead=_grant_is_dead, mark_lost=_mark_needs_reconnect
 )
 
@@ -77,11 +70,11 @@ def service_access_token(
     """The account's access token, refreshed when < 5 min remain or when it equals ``stale``."""
     try:
         return _KEEPER.access_token(cronofy, cipher, account_id, rejected=stale)
-    except TokenRowMissing:
+    except token_keeper.TokenRowMissing:
         raise OrganisationNotConnected("The organisation is not connected.") from None
-    except GrantLost as exc:
+    except token_keeper.GrantLost as exc:
         raise ServiceAccountReconnectRequired(_MESSAGES[exc.cause]) from None
-    except RefreshBusy:
+    except token_keeper.RefreshBusy:
         raise CronofyUnreachable("Cronofy is slow to renew access; please try again.") from None
     except CronofyError:
         raise CronofyUnreachable("Cronofy could not renew access right now; try again.") from None
@@ -91,6 +84,6 @@ def call_with_service_token(
     cronofy: CronofyClient, cipher: TokenCipher, account_id: int, fn: Callable[[str], T]
 ) -> T:
     """Run ``fn(access_token)``; on a 401 refresh once and run it again."""
-    return call_refreshing_once(
+    return token_keeper.call_refreshing_once(
         lambda stale: service_access_token(cronofy, cipher, account_id, stale=stale), fn
     )
