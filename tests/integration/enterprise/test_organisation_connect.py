@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cronofy_sandbox.testing import click_through_consent
 from tests.integration.enterprise.conftest import (
+    ADMIN,
     OTHER_ADMIN,
     PASSWORD,
     Tenants,
@@ -101,6 +104,21 @@ def test_admin_connects_the_organisation(
     assert account.cronofy_sub
     assert account.cronofy_sub.startswith("ser_")
     assert token_calls(sandbox) == 1
+
+
+def test_provider_chosen_on_cronofys_screen_is_read_from_userinfo(
+    app: Flask, admin_client: FlaskClient, sandbox: RunningSandbox
+) -> None:
+    url = start_connect(admin_client, mode="read_write", provider="")  # let the admin choose
+    with requests.Session() as session:
+        callback = click_through_consent(session, url, person=ADMIN, provider="ms_graph")
+    sandbox.control.clear_requests()
+    assert admin_client.get(local_path(callback)).status_code == 302
+    (account,) = _accounts(app)
+    assert account.provider_name == "ms_graph"  # not in the request: only userinfo knew it
+    assert account.delegated_scope == "free_busy_write"
+    userinfo = [r for r in sandbox.control.requests() if r["path"] == "/v1/userinfo"]
+    assert len(userinfo) == 1
 
 
 def test_raw_table_holds_no_plaintext_token(app: Flask, admin_client: FlaskClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from cronofy_client import (
     CronofyUnavailable,
     Provider,
     TokenGrant,
+    UserInfo,
 )
 from webapp.extensions import db
 from webapp.models import AccessMode, ConnectionStatus, OAuthPurpose, ServiceAccount, User
@@ -84,7 +86,10 @@ def complete_connect(
     except CronofyError as exc:
         raise EnterpriseConnectFailed(f"Cronofy refused the connection ({exc.status}).") from None
     _refuse_foreign_service_account(admin, grant.service_account_id or grant.sub)
-    account = _store_service_account(cipher, admin=admin, grant=grant, pending=pending)
+    granted = granted_access(cronofy, grant, pending)
+    account = _store_service_account(
+        cipher, admin=admin, grant=grant, granted=granted, data_center=pending.data_center
+    )
     audit.record(
         "enterprise.connected",
         actor=admin,
@@ -133,14 +138,59 @@ def _consume_state(cronofy: CronofyClient, *, admin: User, state: str, code: str
         ) from None
 
 
-def granted_mode(grant: TokenGrant, requested: AccessMode | None) -> AccessMode:
-    """The mode Cronofy reports for the grant; else what the deeplink enforced."""
+@dataclass(frozen=True, slots=True)
+class GrantedAccess:
+    """What the admin actually granted (Cronofy's screens may differ from the request)."""
+
+    access_mode: AccessMode
+    provider_name: str | None
+    delegated_scope: str
+
+
+def granted_access(
+    cronofy: CronofyClient, grant: TokenGrant, pending: PendingFlow
+) -> GrantedAccess:
+    """Mode, provider and delegated scope from the grant, else userinfo, else the request."""
+    info = _service_account_info(cronofy, grant)
+    mode = granted_mode(grant, info, pending.access_mode)
+    named = grant.linking_profile.provider_name if grant.linking_profile else None
+    named = named or (info.service_account_provider if info else None)
+    provider = _base_provider(named) if named else pending.provider_name
+    return GrantedAccess(
+        access_mode=mode,
+        provider_name=None if mode is AccessMode.NO_CALENDAR else provider,
+        delegated_scope=(info.delegated_scope if info else None) or DELEGATED_SCOPE,
+    )
+
+
+def granted_mode(
+    grant: TokenGrant, info: UserInfo | None, requested: AccessMode | None
+) -> AccessMode:
+    """The mode Cronofy reports for the grant or its profiles; else what the deeplink enforced."""
     if grant.access_mode is not None:
         return AccessMode(grant.access_mode.value)
     if grant.linking_profile is not None:
         mode = CronofyAccessMode.from_provider_name(grant.linking_profile.provider_name)
         return AccessMode(mode.value)
+    if info is not None and info.access_mode is not None:
+        return AccessMode(info.access_mode.value)
     return requested or AccessMode.READ_WRITE
+
+
+def _service_account_info(cronofy: CronofyClient, grant: TokenGrant) -> UserInfo | None:
+    """The new service account's userinfo (token grants never carry the delegated scope)."""
+    try:
+        return cronofy.userinfo(grant.access_token)
+    except CronofyError:
+        log.warning("service-account userinfo unavailable; keeping the requested provider")
+        return None
+
+
+def _base_provider(provider_name: str) -> str | None:
+    """``ms_graph_free_busy`` -> ``ms_graph``; ``cronofy`` (no-calendar mode) -> None."""
+    if CronofyAccessMode.from_provider_name(provider_name) is CronofyAccessMode.NO_CALENDAR:
+        return None
+    return provider_name.removesuffix("_free_busy")
 
 
 def _refuse_foreign_service_account(admin: User, sub: str | None) -> None:
@@ -158,7 +208,12 @@ def _refuse_foreign_service_account(admin: User, sub: str | None) -> None:
 
 
 def _store_service_account(
-    cipher: TokenCipher, *, admin: User, grant: TokenGrant, pending: PendingFlow
+    cipher: TokenCipher,
+    *,
+    admin: User,
+    grant: TokenGrant,
+    granted: GrantedAccess,
+    data_center: str,
 ) -> ServiceAccount:
     account = db.session.scalar(
         sa.select(ServiceAccount).where(ServiceAccount.organisation_id == admin.organisation_id)
@@ -167,14 +222,14 @@ def _store_service_account(
         account = ServiceAccount(organisation_id=admin.organisation_id)
         db.session.add(account)
     account.cronofy_sub = grant.service_account_id or grant.sub
-    account.data_center = pending.data_center
+    account.data_center = data_center
     account.access_token_encrypted = cipher.encrypt(grant.access_token)
     account.refresh_token_encrypted = cipher.encrypt(grant.refresh_token)
     account.access_token_expires_at = grant.expires_at
     account.scope = grant.scope[:255]
-    account.delegated_scope = DELEGATED_SCOPE
-    account.access_mode = granted_mode(grant, pending.access_mode)
-    account.provider_name = pending.provider_name
+    account.delegated_scope = granted.delegated_scope[:255]
+    account.access_mode = granted.access_mode
+    account.provider_name = granted.provider_name
     account.status = ConnectionStatus.CONNECTED
     account.refresh_lease_until = None
     account.created_at = datetime.now(UTC)
