@@ -70,9 +70,13 @@ def _service_account_userinfo(who: Caller) -> dict[str, Any]:
     row = get_sandbox().store.one("SELECT * FROM service_accounts WHERE sub = ?", (who.sub,))
     if row is None:
         raise unauthorized()
-    provider = (
-        row["provider"] if row["access_mode"] == "read_write" else (f"{row['provider']}_free_busy")
-    )
+    # The granted mode is folded into the provider name as for profiles (§9.2); what a real
+    # no-calendar service account reports is not documented [INF]: "cronofy", like its profiles.
+    provider = {
+        "read_write": row["provider"],
+        "free_busy": f"{row['provider']}_free_busy",
+        "no_calendar": "cronofy",
+    }.get(row["access_mode"], row["provider"])
     return {
         "sub": who.sub,
         "email": row["email"],

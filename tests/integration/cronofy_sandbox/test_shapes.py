@@ -371,23 +371,31 @@ def test_smart_invite_shape_and_api_key_required(sandbox):
     }
 
 
-def test_service_account_token_shape(sandbox, pyclient):
+@pytest.mark.parametrize(
+    ("mode", "provider", "reported_provider"),
+    [
+        ("free_busy", "ms_graph", "ms_graph_free_busy"),
+        ("read_write", "google", "google"),
+        ("no_calendar", None, "cronofy"),
+    ],
+)
+def test_service_account_token_shape(sandbox, pyclient, mode, provider, reported_provider):
     from urllib.parse import urlencode
 
     from cronofy_sandbox.testing import click_through_consent
 
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": sandbox.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "service_account/accounts/manage",
-            "delegated_scope": "free_busy_write",
-            "access_mode": "free_busy",
-            "provider_name": "ms_graph",
-            "state": "s",
-        }
-    )
+    params = {
+        "response_type": "code",
+        "client_id": sandbox.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "service_account/accounts/manage",
+        "delegated_scope": "free_busy_write",
+        "access_mode": mode,
+        "state": "s",
+    }
+    if provider:
+        params["provider_name"] = provider
+    query = urlencode(params)
     with requests.Session() as session:
         location = click_through_consent(
             session,
@@ -420,7 +428,7 @@ def test_service_account_token_shape(sandbox, pyclient):
     info = api(sandbox, "GET", "/v1/userinfo", body["access_token"]).json()
     assert info["cronofy.type"] == "service_account"
     assert info["cronofy.data"]["service_account"] == {
-        "provider_name": "ms_graph_free_busy",
+        "provider_name": reported_provider,
         "domain": "demo.test",
     }
 
