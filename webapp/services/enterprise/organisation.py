@@ -172,6 +172,9 @@ def granted_mode(
     if grant.linking_profile is not None:
         mode = CronofyAccessMode.from_provider_name(grant.linking_profile.provider_name)
         return AccessMode(mode.value)
+    if info is not None and info.service_account_provider:
+        mode = CronofyAccessMode.from_provider_name(info.service_account_provider)
+        return AccessMode(mode.value)
     if info is not None and info.access_mode is not None:
         return AccessMode(info.access_mode.value)
     return requested or AccessMode.READ_WRITE
