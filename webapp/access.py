@@ -10,7 +10,7 @@ import flask_login
 from flask import abort
 from flask_login import current_user
 
-from webapp.models import User
+from webapp.models import Role, User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -21,16 +21,28 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
     return cast(Callable[P, R], flask_login.login_required(view))
 
 
-def admin_required(view: Callable[P, R]) -> Callable[P, R]:
-    """Logged-in enterprise admins only; others get 403 (anonymous: the login page)."""
+def role_required(role: Role, *, refuse_with: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Logged-in users of one role only; others get ``refuse_with`` (anonymous: login page).
 
-    @wraps(view)
-    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
+    404 hides that a page exists at all (enterprise pages); 403 says it is not for you.
+    """
 
-    return login_required(guarded)
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            if current_account().role is not role:
+                abort(refuse_with)
+            return view(*args, **kwargs)
+
+        return login_required(guarded)
+
+    return decorate
+
+
+# Enterprise pages: instructors get 404, so the pages' existence is not revealed.
+admin_required = role_required(Role.ADMIN, refuse_with=404)
+# Personal calendar pages: admins get 403 (a connection is an instructor's own).
+instructor_required = role_required(Role.INSTRUCTOR, refuse_with=403)
 
 
 def current_account() -> User:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     make_response,
@@ -25,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from webapp.access import current_account, login_required
+from webapp.access import current_account, instructor_required
 from webapp.clients import get_clients
 from webapp.extensions import limiter
 from webapp.models import AccessMode
@@ -36,22 +33,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("connect", __name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 CONNECT_START_LIMIT = "10 per minute"
-
-
-def instructor_required(view: Callable[P, R]) -> Callable[P, R]:
-    """Logged-in instructors only (admins get 403: connections are personal)."""
-
-    @wraps(view)
-    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        if current_account().is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return login_required(guarded)
 
 
 def _connect_limit_key() -> str:

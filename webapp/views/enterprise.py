@@ -6,9 +6,6 @@ Every page is for admins only; anyone else gets 404, so the pages' existence is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import wraps
-from typing import ParamSpec, TypeVar
 
 from flask import (
     Blueprint,
@@ -24,38 +21,20 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from cronofy_client import Provider
-from webapp.access import current_account, login_required
+from webapp.access import admin_required, current_account
 from webapp.clients import get_clients
 from webapp.extensions import csrf
 from webapp.models import AccessMode
 from webapp.security import TokenCipher
-from webapp.services import enterprise
+from webapp.services import connections, enterprise
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("enterprise", __name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
-MODE_LABELS = {
-    AccessMode.READ_WRITE: "Read-write",
-    AccessMode.FREE_BUSY: "Free/busy only",
-    AccessMode.NO_CALENDAR: "No calendar access",
-}
+MODE_LABELS = {mode: connections.mode_label(mode) for mode in AccessMode}
 PROVIDER_LABELS = {"google": "Google", "ms_graph": "Microsoft 365"}
-
-
-def admin_only(view: Callable[P, R]) -> Callable[P, R]:
-    """Logged-in admins only; instructors get 404 (anonymous visitors: the login page)."""
-
-    @wraps(view)
-    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not current_account().is_admin:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return login_required(guarded)
 
 
 def _cipher() -> TokenCipher:
@@ -68,7 +47,7 @@ def _base_url() -> str:
 
 
 @bp.get("/enterprise")
-@admin_only
+@admin_required
 def index() -> ResponseReturnValue:
     """The organisation's Enterprise Connect status, forms and authorization table."""
     admin = current_account()
@@ -84,7 +63,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.post("/enterprise/connect")
-@admin_only
+@admin_required
 def connect() -> ResponseReturnValue:
     """Start Enterprise Connect with the chosen access mode and provider."""
     try:
@@ -105,7 +84,7 @@ def connect() -> ResponseReturnValue:
 
 
 @bp.get("/enterprise/callback")
-@admin_only
+@admin_required
 def callback() -> ResponseReturnValue:
     """Cronofy sends the admin back here with a code (or an error)."""
     if error := request.args.get("error"):
@@ -137,7 +116,7 @@ def _callback_error(message: str) -> ResponseReturnValue:
 
 
 @bp.post("/enterprise/authorizations")
-@admin_only
+@admin_required
 def authorize() -> ResponseReturnValue:
     """Authorize instructors from pasted e-mails and/or an uploaded CSV."""
     upload = request.files.get("csv_file")
@@ -176,7 +155,7 @@ def _flash_report(report: enterprise.AuthorizationReport) -> None:
 
 
 @bp.post("/enterprise/authorizations/<int:authorization_id>/retry")
-@admin_only
+@admin_required
 def retry(authorization_id: int) -> ResponseReturnValue:
     """Send one pending or failed authorization again."""
     try:
@@ -197,7 +176,7 @@ def retry(authorization_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/enterprise/disconnect", methods=["GET", "POST"])
-@admin_only
+@admin_required
 def disconnect() -> ResponseReturnValue:
     """Confirm, then revoke the organisation's access and every delegated connection."""
     admin = current_account()
