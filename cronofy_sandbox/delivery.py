@@ -99,10 +99,9 @@ class Deliverer:
         self._record(delivery_id, self._config.delivery_attempts, status, "failed")
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int | None:
+        timeout = self._config.delivery_timeout
         try:
-            resp = requests.post(
-                url, data=body, headers=headers, timeout=self._config.delivery_timeout
-            )
+            resp = requests.post(url, data=body, headers=headers, timeout=timeout)
         except requests.RequestException as exc:
             log.info("callback POST failed: %s", type(exc).__name__)
             return None
