@@ -35,11 +35,13 @@ def busy_events(rng: random.Random) -> list[dict[str, Any]]:
 
 def add_members(sandbox: ServedSandbox, numbers: range, rng: random.Random) -> list[str]:
     """Seed people ``member<n>``, connect each (profiles must be linked), fill their calendars."""
-    subs = []
+    subs: list[str] = []
     for n in numbers:
         email = f"member{n}@bench.test"
         sandbox.control.add_person(email, f"Member {n}")
-        subs.append(sandbox.connect(email).sub)
+        grant = sandbox.connect(email)
+        assert grant.sub
+        subs.append(grant.sub)
         calendar_id = sandbox.control.calendar_id(email)
         sandbox.control.add_events(calendar_id, busy_events(rng), notify=False)
     return subs

@@ -15,7 +15,7 @@ from cronofy_sandbox import SandboxConfig, create_app
 from cronofy_sandbox.testing import SandboxControl, click_through_consent, serve
 
 CLIENT_ID = "bench-client"
-CLIENT_SECRET = "CRN_bench_secret"
+CLIENT_SECRET = "CRN_bench_secret"  # noqa: S105 - known only to the local sandbox
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 SCOPE = "read_account list_calendars read_events create_event delete_event"
 # Far more than any benchmark sends: acquire() still runs on every call but never waits.
