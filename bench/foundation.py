@@ -98,9 +98,9 @@ HOW_TO_READ = [
     "## How to read",
     "",
     "Fernet costs tens of µs per token, negligible next to any HTTP call; a login is dominated",
-    "by scrypt (~160 ms, werkzeug's default N=2^15, r=8), which bounds brute force on top of the",
-    "rate limit (5 failures/min per account, 20/min per address). The machine is shared: when",
-    "other suites run on the same 2 cores, treat these numbers as upper bounds.",
+    "by scrypt (150-200 ms here; werkzeug's default N=2^15, r=8), which bounds brute force on",
+    "top of the rate limit (5 failures/min per account, 20/min per address). The machine is",
+    "shared: when other suites run on the same 2 cores, treat these numbers as upper bounds.",
 ]
 
 
