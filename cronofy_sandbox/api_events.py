@@ -36,13 +36,13 @@ def free_busy() -> ResponseReturnValue:
     return jsonify(_page("free_busy", q, 1))
 
 
-@bp.get("/events/pages/<page_id>")
-@bp.get("/free_busy/pages/<page_id>")
-def next_page(page_id: str) -> ResponseReturnValue:
-    """A later page of a paged read; 404 for unknown or someone else's page."""
+@bp.get("/events/pages/<page_id>", endpoint="events_page", defaults={"kind": "events"})
+@bp.get("/free_busy/pages/<page_id>", endpoint="free_busy_page", defaults={"kind": "free_busy"})
+def next_page(page_id: str, kind: str) -> ResponseReturnValue:
+    """A later page of a paged read; 404 for unknown, someone else's or another kind's page."""
     who = account_caller()
     row = get_sandbox().store.one(
-        "SELECT * FROM pages WHERE page_id = ? AND sub = ?", (page_id, who.sub)
+        "SELECT * FROM pages WHERE page_id = ? AND sub = ? AND kind = ?", (page_id, who.sub, kind)
     )
     if row is None:
         raise not_found()
@@ -72,9 +72,7 @@ def _page(kind: str, q: EventQuery, number: int) -> dict[str, Any]:
             "INSERT INTO pages (page_id, sub, kind, query, page) VALUES (?, ?, ?, ?, ?)",
             (page_id, q.sub, kind, q.dumps(), number + 1),
         )
-        pages["next_page"] = url_for("api_events.next_page", page_id=page_id, _external=True)
-        if free_busy:
-            pages["next_page"] = pages["next_page"].replace("/events/pages/", "/free_busy/pages/")
+        pages["next_page"] = url_for(f"api_events.{kind}_page", page_id=page_id, _external=True)
     return {"pages": pages, kind: items[(number - 1) * size : number * size]}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from cronofy_sandbox import control_people, external_changes, grants, push
+from cronofy_sandbox import control_people, directory, external_changes, grants, push
 from cronofy_sandbox.errors import ApiError, invalid
 from cronofy_sandbox.state import get_sandbox
 from cronofy_sandbox.timefmt import TimeFormatError, parse_time
@@ -46,6 +46,8 @@ def add_person() -> ResponseReturnValue:
     body = _body()
     if not body.get("email") or not body.get("name"):
         raise invalid("email", "required", "email and name are required")
+    if directory.person_by_email(get_sandbox().store, str(body["email"])) is not None:
+        raise invalid("email", "taken", "a sandbox person with this e-mail already exists")
     return jsonify(control_people.add(get_sandbox(), body)), 201
 
 

@@ -286,6 +286,47 @@ def test_404_for_unknown_calendar_and_stale_page(sandbox, connect):
     assert api(sandbox, "GET", "/v1/events/pages/nope", token).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("path", "key"), [("/v1/events", "events"), ("/v1/free_busy", "free_busy")]
+)
+def test_next_page_links_stay_on_their_own_endpoint(sandbox, connect, path, key):
+    from datetime import UTC, datetime, timedelta
+
+    token = connect()["access_token"]
+    calendar_id = sandbox.control.calendar_id("ada@demo.test")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    page_size = 250  # the sandbox's default, as Cronofy's
+    events = [
+        {
+            "summary": "Busy",
+            "start": start + timedelta(hours=i),
+            "end": start + timedelta(hours=i, minutes=30),
+        }
+        for i in range(page_size + 1)
+    ]
+    sandbox.control.add_events(calendar_id, events, notify=False)
+    first = api(sandbox, "GET", path, token, params={"tzid": "Etc/UTC"}).json()
+    next_page = first["pages"]["next_page"]
+    assert f"{path}/pages/" in next_page
+    second = requests.get(next_page, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert second.status_code == 200
+    assert second.json()["pages"]["current"] == 2
+    other = "/v1/free_busy" if key == "events" else "/v1/events"
+    crossed = next_page.replace(f"{path}/pages/", f"{other}/pages/")
+    wrong = requests.get(crossed, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert wrong.status_code == 404
+
+
+def test_control_refuses_a_second_person_with_the_same_email(sandbox):
+    resp = requests.post(
+        f"{sandbox.base_url}/control/people",
+        json={"email": "ada@demo.test", "name": "Ada Again"},
+        timeout=5,
+    )
+    assert resp.status_code == 422
+    assert resp.json()["errors"]["email"][0]["key"] == "errors.taken"
+
+
 def test_429_fault_has_retry_after(sandbox, connect):
     token = connect()["access_token"]
     sandbox.control.fail_next(429, 2)
