@@ -26,7 +26,7 @@ _PATTERNS = (
     # Webhook paths carry a per-connection secret token (access logs print the path).
     re.compile(r"(/webhooks/cronofy/(?:enterprise/)?)([A-Za-z0-9_-]{16,})"),
 )
-_FERNET_KEY = re.compile(r"\b[A-Za-z0-9_-]{43}=")
+_FERNET_KEY = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}=")
 
 
 def _mask_value(match: re.Match[str]) -> str:

@@ -39,6 +39,13 @@ def test_fernet_keys_are_redacted() -> None:
     assert key not in redact(f"keys loaded: {key}")
 
 
+@pytest.mark.parametrize("first", ["-", "_"])
+def test_fernet_keys_starting_with_punctuation_are_redacted(first: str) -> None:
+    key = first + Fernet.generate_key().decode()[1:]
+    assert key not in redact(f"keys loaded: {key}")
+    assert redact(f"keys loaded: {key}") == f"keys loaded: {REDACTED}"
+
+
 def test_ordinary_text_is_untouched() -> None:
     line = "booking 42 confirmed for instructor 7 (status code 201)"
     assert redact(line) == line
