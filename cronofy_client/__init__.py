@@ -1,7 +1,7 @@
 """The only code in the project that speaks Cronofy HTTP (built on pycronofy 2.1.1)."""
 
 from cronofy_client.client import CronofyClient
-from cronofy_client.enums import AccessMode, DataCenter, Provider
+from cronofy_client.enums import AccessMode, DataCenter, Provider, provider_label
 from cronofy_client.errors import (
     CronofyAuthExpired,
     CronofyError,
@@ -91,5 +91,6 @@ __all__ = [
     "UserInfo",
     "WebhookVerifier",
     "parse_callback",
+    "provider_label",
     "sign_body",
 ]

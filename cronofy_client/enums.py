@@ -63,8 +63,35 @@ _LABELS = {
 }
 
 
+# Human names of Cronofy's provider_name values (profiles, token responses, connect choices):
+# the one table every page uses.
+_PROVIDER_LABELS = {
+    "google": "Google",
+    "google_free_busy": "Google (free/busy only)",
+    "ms_graph": "Microsoft 365",
+    "ms_graph_free_busy": "Microsoft 365 (free/busy only)",
+    "office365": "Microsoft 365",
+    "exchange": "Microsoft Exchange",
+    "apple": "Apple iCloud",
+    "live_connect": "Outlook.com",
+    "cronofy": "Cronofy (no calendar access)",
+}
+
+
+def provider_label(provider_name: str | None) -> str:
+    """Human name of a Cronofy ``provider_name``; an unlisted one is shown as it is."""
+    if not provider_name:
+        return "unknown"
+    return _PROVIDER_LABELS.get(provider_name, provider_name)
+
+
 class Provider(StrEnum):
     """Calendar provider that may be pre-selected on the authorize page with an access mode."""
 
     GOOGLE = "google"
     MS_GRAPH = "ms_graph"
+
+    @property
+    def label(self) -> str:
+        """Human name of the provider."""
+        return _PROVIDER_LABELS[self.value]

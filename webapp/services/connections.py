@@ -82,7 +82,6 @@ SCOPE = "free_busy_write"
 CALLBACK_PATH = "/connect/callback"
 WEBHOOK_PATH = "/webhooks/cronofy/"
 LET_ME_CHOOSE = "choose"
-PROVIDER_VALUES = {"google": Provider.GOOGLE, "ms_graph": Provider.MS_GRAPH, LET_ME_CHOOSE: None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +103,15 @@ def parse_choice(access_mode: str | None, provider_name: str | None) -> ConnectC
     if mode is AccessMode.NO_CALENDAR:
         return ConnectChoice(mode, None)  # no calendar: there is no provider to pick
     key = provider_name or LET_ME_CHOOSE
-    if key not in PROVIDER_VALUES:
+    if key == LET_ME_CHOOSE:
+        return ConnectChoice(mode, None)
+    try:
+        return ConnectChoice(mode, Provider(key))
+    except ValueError:
+        names = ", ".join(provider.label for provider in Provider)
         raise InvalidChoice(
-            "Choose Google, Microsoft 365, or let Cronofy ask you which calendar to connect."
-        )
-    return ConnectChoice(mode, PROVIDER_VALUES[key])
+            f"Choose {names}, or let Cronofy ask you which calendar to connect."
+        ) from None
 
 
 def start_connect(

@@ -22,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
+from cronofy_client import Provider, provider_label
 from webapp.access import current_account, instructor_required
 from webapp.clients import get_clients
 from webapp.extensions import limiter
@@ -52,19 +53,6 @@ def _settings_problem(title: str, exc: connections.CalendarConnectionError) -> R
     return _problem(title, str(exc), status)
 
 
-_PROVIDERS = {
-    "google": "Google",
-    "google_free_busy": "Google (free/busy only)",
-    "ms_graph": "Microsoft 365",
-    "ms_graph_free_busy": "Microsoft 365 (free/busy only)",
-    "office365": "Microsoft 365",
-    "exchange": "Microsoft Exchange",
-    "apple": "Apple iCloud",
-    "live_connect": "Outlook.com",
-    "cronofy": "Cronofy (no calendar access)",
-}
-
-
 @bp.app_template_filter("mode_label")
 def mode_label_filter(value: str) -> str:
     """Human label of an access mode value."""
@@ -77,7 +65,7 @@ def mode_label_filter(value: str) -> str:
 @bp.app_template_filter("provider_label")
 def provider_label_filter(value: str | None) -> str:
     """Human name of a Cronofy provider_name."""
-    return _PROVIDERS.get(value or "", value or "unknown")
+    return provider_label(value)
 
 
 @bp.app_template_filter("when")
@@ -104,7 +92,13 @@ def calendar_notice() -> dict[str, Any]:
 def connect_page() -> ResponseReturnValue:
     """The three access modes side by side, the provider choice and the Connect button."""
     connection = calendar_settings.own_connection(current_account())
-    return render_template("connect/index.html", connection=connection, modes=AccessMode)
+    return render_template(
+        "connect/index.html",
+        connection=connection,
+        modes=AccessMode,
+        providers=list(Provider),
+        let_me_choose=connections.LET_ME_CHOOSE,
+    )
 
 
 @bp.post("/connect")

@@ -34,7 +34,6 @@ bp = Blueprint("enterprise", __name__)
 
 
 MODE_LABELS = {mode: connections.mode_label(mode) for mode in AccessMode}
-PROVIDER_LABELS = {"google": "Google", "ms_graph": "Microsoft 365"}
 
 
 def _cipher() -> TokenCipher:
@@ -57,7 +56,7 @@ def index() -> ResponseReturnValue:
         organisation=admin.organisation,
         status=status,
         modes=MODE_LABELS,
-        providers=PROVIDER_LABELS,
+        providers=list(Provider),
         max_csv_kb=enterprise.MAX_CSV_BYTES // 1024,
     )
 

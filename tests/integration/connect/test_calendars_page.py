@@ -138,3 +138,11 @@ def test_free_busy_connection_explains_emailed_invites(
     page = instructor.get("/calendars").get_data(as_text=True)
     assert "e-mailed calendar invitation" in page
     assert "Free/busy only" in page
+    assert "<dd>Google (free/busy only)</dd>" in page  # the profile's provider, named
+
+
+def test_connect_page_offers_each_provider_by_name(instructor: FlaskClient) -> None:
+    page = instructor.get("/connect").get_data(as_text=True)
+    assert 'value="google" checked> Google</label>' in page
+    assert 'value="ms_graph"> Microsoft 365</label>' in page
+    assert 'value="choose"> Let me choose on Cronofy' in page

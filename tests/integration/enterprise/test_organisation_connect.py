@@ -116,6 +116,9 @@ def test_provider_chosen_on_cronofys_screen_is_read_from_userinfo(
     assert admin_client.get(local_path(callback)).status_code == 302
     (account,) = _accounts(app)
     assert account.provider_name == "ms_graph"  # not in the request: only userinfo knew it
+    assert "<dt>Provider</dt><dd>Microsoft 365</dd>" in admin_client.get("/enterprise").get_data(
+        as_text=True
+    )
     assert account.delegated_scope == "free_busy_write"
     userinfo = [r for r in sandbox.control.requests() if r["path"] == "/v1/userinfo"]
     assert len(userinfo) == 1

@@ -21,6 +21,7 @@ from cronofy_client import (
     LinkingProfile,
     Provider,
     TokenGrant,
+    provider_label,
 )
 
 API = "https://api.cronofy.com"
@@ -337,3 +338,21 @@ def test_access_mode_labels_and_provider_mapping() -> None:
     assert [m.label for m in AccessMode] == ["Read-write", "Free/busy only", "No calendar access"]
     assert AccessMode.from_provider_name("cronofy") is AccessMode.NO_CALENDAR
     assert AccessMode.from_provider_name("apple") is AccessMode.READ_WRITE
+
+
+@pytest.mark.parametrize(
+    ("provider_name", "label"),
+    [
+        ("google", "Google"),
+        ("ms_graph_free_busy", "Microsoft 365 (free/busy only)"),
+        ("live_connect", "Outlook.com"),
+        ("a_new_provider", "a_new_provider"),
+        (None, "unknown"),
+    ],
+)
+def test_provider_names_read_as_people_know_them(provider_name: str | None, label: str) -> None:
+    assert provider_label(provider_name) == label
+
+
+def test_each_provider_offered_on_the_connect_pages_has_its_label() -> None:
+    assert {p.value: p.label for p in Provider} == {"google": "Google", "ms_graph": "Microsoft 365"}
