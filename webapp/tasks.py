@@ -7,12 +7,13 @@ import logging
 from celery import shared_task
 
 from webapp.clients import get_clients
+from webapp.extensions import CLEANUP_TASK
 from webapp.services import revocation
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="webapp.tasks.finish_disconnects")  # type: ignore[untyped-decorator]  # celery is untyped
+@shared_task(name=CLEANUP_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
 def finish_disconnects() -> int:
     """Retry due revocations and Bookly block deletions of past disconnects; return done."""
     run = revocation.process_due_jobs(get_clients().cronofy)

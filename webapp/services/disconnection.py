@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from cronofy_client import CronofyClient, CronofyError
-from webapp.extensions import db
+from webapp.extensions import CLEANUP_TASK, db
 from webapp.models import BusyBlock, CalendarConnection, InboundNotification, User
 from webapp.services import audit
 from webapp.services.connection_errors import CalendarConnectionError, NotConnected
@@ -31,8 +31,6 @@ from webapp.services.revocation import (
 from webapp.services.tokens import access_token
 
 log = logging.getLogger(__name__)
-
-CLEANUP_TASK = "webapp.tasks.finish_disconnects"
 
 
 @dataclass(frozen=True, slots=True)

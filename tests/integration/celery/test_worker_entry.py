@@ -16,10 +16,9 @@ from flask import Flask
 
 from tests.webapp_fixtures import MakeApp
 from webapp.config import ConfigError
-from webapp.extensions import db
+from webapp.extensions import CLEANUP_TASK, db
 from webapp.services.revocation import BACKOFF_BASE
 
-CLEANUP_TASK = "webapp.tasks.finish_disconnects"
 BROKER = "redis://127.0.0.1:6379/15"  # never connected to here
 
 

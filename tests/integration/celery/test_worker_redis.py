@@ -20,13 +20,12 @@ from celery.contrib.testing.worker import start_worker
 from flask import Flask
 
 from webapp.database import utcnow
-from webapp.extensions import db, worker_celery
+from webapp.extensions import CLEANUP_TASK, db, worker_celery
 from webapp.models import OutboxJob, OutboxStatus
 from webapp.services import revocation
 
 pytestmark = pytest.mark.redis
 
-CLEANUP_TASK = "webapp.tasks.finish_disconnects"
 INTERVAL_SECONDS = 17
 WAIT_SECONDS = 10.0
 
