@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import Organisation, Role, User
 from webapp.security import hash_password, verify_password
 from webapp.services import audit
+from webapp.services.email_addresses import InvalidEmail, email_address
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,10 @@ def create_user(
     time_zone: str = "UTC",
 ) -> User:
     """Create a user in an organisation and commit; AccountError on a taken e-mail."""
-    email = normalise_email(email)
-    if "@" not in email:
-        raise AccountError(f"{email!r} is not an e-mail address")
+    try:
+        email = email_address(email)
+    except InvalidEmail as exc:
+        raise AccountError(str(exc)) from None
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
     if find_user(email) is not None:

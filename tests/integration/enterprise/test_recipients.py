@@ -19,12 +19,28 @@ def test_addresses_are_normalised_and_duplicates_reported_once() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["plain", "a@b", "@x.test", "a@@x.test", "a@x.", "x" * 250 + "@x.test"]
+    "bad",
+    [
+        "plain",
+        "a@b",
+        "@x.test",
+        "a@@x.test",
+        "a@x.",
+        "x" * 250 + "@x.test",
+        "a..b@x.test",  # consecutive dots
+        "a@-x.test",  # a domain label may not start with a hyphen
+    ],
 )
 def test_invalid_addresses_are_reported(bad: str) -> None:
     result = parse_recipients(f"ok@x.test {bad}")
     assert result.valid == ("ok@x.test",)
     assert result.invalid == (bad[:254],)
+
+
+def test_international_addresses_are_accepted_and_compared_in_lower_case() -> None:
+    result = parse_recipients("Zoë@Exämple.test zoë@exämple.test")
+    assert result.valid == ("zoë@exämple.test",)
+    assert result.duplicates == ("zoë@exämple.test",)
 
 
 def test_csv_single_column_without_header() -> None:

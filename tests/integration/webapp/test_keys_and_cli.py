@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -141,6 +142,18 @@ def test_users_create_refuses_a_duplicate_email(runner: FlaskCliRunner, people: 
     result = runner.invoke(args=args)
     assert result.exit_code != 0
     assert "already exists" in result.output
+
+
+@pytest.mark.parametrize("email", ["boss@school", "boss..x@school.test", "boss@-school.test"])
+def test_users_create_refuses_an_address_mail_cannot_reach(
+    app: Flask, runner: FlaskCliRunner, email: str
+) -> None:
+    args = ["users", "create", "--role", "admin", "--email", email, "--org", "Lightkeepers"]
+    result = runner.invoke(args=[*args, "--password", "long-enough-pw"])
+    assert result.exit_code != 0
+    assert "is not an e-mail address" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
 def test_users_create_refuses_a_short_password(runner: FlaskCliRunner) -> None:

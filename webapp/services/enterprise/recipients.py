@@ -7,14 +7,13 @@ import io
 import re
 from dataclasses import dataclass
 
+from webapp.services.email_addresses import InvalidEmail, email_address
 from webapp.services.enterprise.errors import InvalidRecipients
 
 MAX_CSV_BYTES = 64 * 1024
 MAX_RECIPIENTS = 1000
 MAX_EMAIL_LENGTH = 254
 EMAIL_HEADERS = frozenset({"email", "e-mail", "email address", "e-mail address"})
-# Deliberately simple: one @, no spaces, a dot in the domain. Cronofy decides the rest.
-_EMAIL_RE = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]+$")
 _SEPARATORS = re.compile(r"[,;\s]+")
 
 
@@ -30,11 +29,6 @@ class Recipients:
     def empty(self) -> bool:
         """True when nothing at all was submitted."""
         return not (self.valid or self.invalid or self.duplicates)
-
-
-def is_email(value: str) -> bool:
-    """True when ``value`` looks like one e-mail address."""
-    return len(value) <= MAX_EMAIL_LENGTH and bool(_EMAIL_RE.match(value))
 
 
 def parse_recipients(text: str, csv_upload: bytes | None = None) -> Recipients:
@@ -55,10 +49,12 @@ def _classify(entries: list[str]) -> Recipients:
     duplicates: list[str] = []
     seen: set[str] = set()
     for raw in entries:
-        email = raw.strip().strip("<>").lower()
-        if not is_email(email):
+        try:
+            email = email_address(raw.strip().strip("<>"))
+        except InvalidEmail:
             invalid.append(raw.strip()[:MAX_EMAIL_LENGTH])
-        elif email in seen:
+            continue
+        if email in seen:
             if email not in duplicates:
                 duplicates.append(email)
         else:
