@@ -90,7 +90,9 @@ def build_clients(config: Mapping[str, Any]) -> Clients:
     return Clients(
         cronofy=build_cronofy(config),
         bookly=build_bookly(config),
-        mailer=build_mailer(config.get("MAIL_URL"), config["MAIL_FROM"]),
+        mailer=build_mailer(
+            config.get("MAIL_URL"), config["MAIL_FROM"], ca_file=config.get("MAIL_CA_FILE")
+        ),
     )
 
 

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("TOKEN_ENCRYPTION_KEYS", None, "comma-separated Fernet keys, newest first"),
     EnvVar("PUBLIC_BASE_URL", "http://127.0.0.1:5000", "public URL; https turns on Secure/HSTS"),
     EnvVar("MAIL_URL", None, "smtp://user:pass@host:port; unset: mail is captured"),
+    EnvVar("MAIL_CA_FILE", None, "PEM file of CAs trusted for the SMTP server (private CA)"),
     EnvVar("MAIL_FROM", "Calendar bridge <no-reply@localhost>", "sender of our e-mails"),
     EnvVar("RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage (redis://... to share)"),
     EnvVar("LOG_LEVEL", "INFO", "root log level"),
@@ -147,6 +149,18 @@ def validate_production(values: Mapping[str, Any]) -> None:
         _require(values, "CRONOFY_CLIENT_SECRET", "set the Cronofy OAuth client secret")
 
 
+def _check_mail_ca_file(path: str | None) -> None:
+    """A configured CA bundle must be a PEM file we can load (else every send would fail)."""
+    if not path:
+        return
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError):
+        raise ConfigError(
+            f"MAIL_CA_FILE is not a readable PEM file of CA certificates: {path}"
+        ) from None
+
+
 def _mode(values: Mapping[str, Any], overrides: Mapping[str, Any], debug: bool) -> str:
     if overrides.get("TESTING"):
         return "testing"
@@ -208,6 +222,7 @@ def build_config(
         validate_production(values)
     else:
         _fill_embedded_defaults(values, mode, instance_path)
+    _check_mail_ca_file(values.get("MAIL_CA_FILE"))
     public = str(values["PUBLIC_BASE_URL"]).rstrip("/")
     config: dict[str, Any] = dict(values)
     config.update(_cookie_settings(public))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -87,9 +88,15 @@ class CapturingMailer:
 
 
 class SmtpMailer:
-    """Sends through an SMTP server given as smtp://user:pass@host:port (smtps:// for TLS)."""
+    """Sends through an SMTP server given as smtp://user:pass@host:port (smtps:// for TLS).
 
-    def __init__(self, url: str, sender: str) -> None:
+    Certificates are always verified (the system's trust store, or ``ca_file`` for a private
+    CA). ``smtps://`` speaks TLS from the first byte; ``smtp://`` upgrades with STARTTLS when
+    the server offers it and refuses to go on without it when credentials are configured, so
+    the password never crosses the network in clear.
+    """
+
+    def __init__(self, url: str, sender: str, *, ca_file: str | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
             raise ValueError("MAIL_URL must look like smtp://user:password@host:port")
@@ -97,33 +104,52 @@ class SmtpMailer:
         self._tls = parts.scheme == "smtps"
         self._host = parts.hostname
         self._port = parts.port or (465 if self._tls else 587)
-        self._user = unquote(parts.username) if parts.username else None
-        self._password = unquote(parts.password) if parts.password else None
+        user, password = parts.username, parts.password
+        self._credentials = (unquote(user), unquote(password)) if user and password else None
+        self._context = ssl.create_default_context(cafile=ca_file)
 
     def _connect(self) -> smtplib.SMTP:
         if self._tls:
-            return smtplib.SMTP_SSL(self._host, self._port, timeout=SMTP_TIMEOUT_SECONDS)
+            return smtplib.SMTP_SSL(
+                self._host, self._port, timeout=SMTP_TIMEOUT_SECONDS, context=self._context
+            )
         smtp = smtplib.SMTP(self._host, self._port, timeout=SMTP_TIMEOUT_SECONDS)
-        smtp.ehlo()
-        if smtp.has_extn("starttls"):
-            smtp.starttls()
+        try:
             smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=self._context)
+                smtp.ehlo()
+            elif self._credentials:
+                raise MailError(
+                    f"{self._host}:{self._port} offers no STARTTLS: the password is not sent "
+                    "in clear (use smtps:// or a server with STARTTLS)"
+                )
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def send(self, message: OutgoingMail) -> None:
         """Deliver the message or raise MailError."""
         try:
             with self._connect() as smtp:
-                if self._user and self._password:
-                    smtp.login(self._user, self._password)
+                if self._credentials:
+                    smtp.login(*self._credentials)
                 smtp.send_message(build_email(message, self.sender))
+        except MailError:
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            raise MailError(
+                f"SMTP server {self._host}:{self._port} presented a certificate we do not trust "
+                f"({exc.verify_message}); for a private CA set MAIL_CA_FILE"
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(f"SMTP delivery to {self._host}:{self._port} failed") from exc
         log.info("mail sent via SMTP (ics attached: %s)", message.calendar is not None)
 
 
-def build_mailer(mail_url: str | None, sender: str) -> Mailer:
-    """SMTP when MAIL_URL is set, otherwise a capturing mailer."""
+def build_mailer(mail_url: str | None, sender: str, *, ca_file: str | None = None) -> Mailer:
+    """SMTP when MAIL_URL is set (trusting ``ca_file`` too when given), else a capturing mailer."""
     if mail_url:
-        return SmtpMailer(mail_url, sender)
+        return SmtpMailer(mail_url, sender, ca_file=ca_file)
     return CapturingMailer(sender)

@@ -146,3 +146,13 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
     )
     assert config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
     assert config["LOGIN_FAILURES_PER_IP"] == "3/minute"
+
+
+def test_a_mail_ca_file_that_cannot_be_loaded_is_refused(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate", encoding="utf-8")
+    for path in (not_pem, tmp_path / "missing.pem"):
+        with pytest.raises(ConfigError, match="MAIL_CA_FILE is not a readable PEM file"):
+            build_config(
+                {"BRIDGE_ENV": "demo", "MAIL_CA_FILE": str(path)}, {}, instance_path=tmp_path
+            )
