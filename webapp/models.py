@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import Base, UTCDateTime, utcnow
@@ -74,6 +75,14 @@ class Delivery(StrEnum):
 
     CALENDAR_EVENT = "calendar_event"
     EMAILED_INVITE = "emailed_invite"
+
+
+class DeliveryState(StrEnum):
+    """Whether the calendar side of a booking's latest change has been delivered."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # retries exhausted: "calendar not updated", with a retry button
 
 
 class OutboxStatus(StrEnum):
@@ -280,11 +289,17 @@ class OAuthState(Base):
 
 
 class Booking(Base):
-    """A booking we made: a Bookly appointment plus the instructor's calendar side."""
+    """A booking we made: a Bookly appointment plus the instructor's calendar side.
+
+    No double booking by construction: confirmed bookings of one instructor never overlap
+    (PostgreSQL: an exclusion constraint on ``tstzrange(starts_at, ends_at)``; SQLite: the
+    triggers below).
+    """
 
     __tablename__ = "bookings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Derived from the idempotency key; also the Bookly booking reference.
     public_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
     instructor_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True
@@ -296,11 +311,17 @@ class Booking(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     customer_name: Mapped[str] = mapped_column(sa.String(200))
     customer_email: Mapped[str] = mapped_column(sa.String(254))
+    customer_phone: Mapped[str] = mapped_column(sa.String(32), default="")
     customer_time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     status: Mapped[BookingStatus] = mapped_column(
         enum_type(BookingStatus, "booking_status"), default=BookingStatus.CONFIRMED
     )
     delivery: Mapped[Delivery] = mapped_column(enum_type(Delivery, "booking_delivery"))
+    delivery_state: Mapped[DeliveryState] = mapped_column(
+        enum_type(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
+    )
+    # True when no usable calendar connection was consulted: booked on the schedule alone.
+    schedule_only: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     cronofy_event_id: Mapped[str | None] = mapped_column(sa.String(100))
     smart_invite_id: Mapped[str | None] = mapped_column(sa.String(100))
     idempotency_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
@@ -313,7 +334,47 @@ class Booking(Base):
     __table_args__ = (
         sa.CheckConstraint("ends_at > starts_at", name="booking_positive_duration"),
         sa.Index("ix_bookings_instructor_window", "instructor_id", "starts_at", "ends_at"),
+        ExcludeConstraint(
+            ("instructor_id", "="),
+            (sa.func.tstzrange(sa.column("starts_at"), sa.column("ends_at")), "&&"),
+            name="bookings_no_overlap",
+            using="gist",
+            where=sa.text("status = 'confirmed'"),
+        ).ddl_if(dialect="postgresql"),
     )
+
+
+# SQLite has no exclusion constraints: triggers refuse an overlapping confirmed booking. The
+# check runs inside the INSERT/UPDATE, under SQLite's write lock, so it cannot race.
+_SQLITE_OVERLAP = """
+CREATE TRIGGER bookings_no_overlap_{event} BEFORE {what} ON bookings
+WHEN NEW.status = 'confirmed' AND EXISTS (
+    SELECT 1 FROM bookings AS other
+    WHERE other.instructor_id = NEW.instructor_id AND other.status = 'confirmed'
+      AND other.id IS NOT NEW.id
+      AND other.starts_at < NEW.ends_at AND NEW.starts_at < other.ends_at)
+BEGIN SELECT RAISE(ABORT, 'bookings_no_overlap: overlapping confirmed booking'); END
+"""
+SQLITE_BOOKING_TRIGGERS = (
+    _SQLITE_OVERLAP.format(event="insert", what="INSERT"),
+    _SQLITE_OVERLAP.format(
+        event="update", what="UPDATE OF instructor_id, starts_at, ends_at, status"
+    ),
+)
+
+
+def _ddl(statement: str, dialect: str) -> sa.ExecutableDDLElement:
+    ddl = sa.DDL(statement)  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    return ddl.execute_if(dialect=dialect)
+
+
+sa.event.listen(
+    Booking.__table__,
+    "before_create",
+    _ddl("CREATE EXTENSION IF NOT EXISTS btree_gist", "postgresql"),
+)
+for _trigger in SQLITE_BOOKING_TRIGGERS:
+    sa.event.listen(Booking.__table__, "after_create", _ddl(_trigger, "sqlite"))
 
 
 class BusyBlock(Base):

@@ -89,16 +89,17 @@ def find_booking_by_reference(ctx: GatewayContext, reference: str) -> Booking | 
 
 
 def _customer_id(conn: sa.Connection, ctx: GatewayContext, who: CustomerDetails, now: Any) -> int:
-    """Bookly's rule: reuse the first customer with this e-mail, else create one."""
+    """Bookly's rule: reuse the first customer with this e-mail (updated), else create one."""
     c = ctx.tables.customers
     found = conn.execute(
-        sa.select(c.c.id)
+        sa.select(c.c.id, c.c.full_name, c.c.first_name, c.c.last_name, c.c.phone, c.c.email)
         .where(sa.func.lower(c.c.email) == who.email.lower())
         .order_by(c.c.id)
         .limit(1)
-    ).scalar()
+    ).first()
     if found is not None:
-        return int(found)
+        _update_customer(conn, ctx, found, who, now)
+        return int(found.id)
     first, last = split_name(who.full_name)
     values = {
         "full_name": who.full_name, "first_name": first, "last_name": last,
@@ -108,6 +109,22 @@ def _customer_id(conn: sa.Connection, ctx: GatewayContext, who: CustomerDetails,
     created = new_id(conn.execute(sa.insert(c).values(**values)))
     write_log(conn, ctx, action="create", table=c, target_id=created, details=values, now_local=now)
     return created
+
+
+def _update_customer(
+    conn: sa.Connection, ctx: GatewayContext, row: Any, who: CustomerDetails, now: Any
+) -> None:
+    """What Bookly's booking form does to a returning customer: non-empty values overwrite."""
+    first, last = split_name(who.full_name)
+    given = {"full_name": who.full_name, "first_name": first, "last_name": last,
+             "phone": who.phone, "email": who.email}  # fmt: skip
+    changes = {k: v for k, v in given.items() if v != "" and v != getattr(row, k)}
+    if not changes:
+        return
+    c = ctx.tables.customers
+    conn.execute(sa.update(c).where(c.c.id == row.id).values(**changes))
+    write_log(conn, ctx, action="update", table=c, target_id=row.id, details=changes,
+              now_local=now)  # fmt: skip
 
 
 def _js_offset(time_zone: str | None, at: datetime) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -66,10 +67,42 @@ def test_new_customer_gets_notes_and_created_at(school: School) -> None:
 
 def test_existing_customer_is_found_by_email_case_insensitively(school: School) -> None:
     existing = school.db.add_customer("Kim@Example.com", "Kim Original")
-    booking = book(school, customer=CustomerDetails("kim@example.com", "Somebody Else"))
+    booking = book(school, customer=CustomerDetails("kim@example.com", "Kim Doe"))
     assert booking.customer_id == existing
     assert school.db.count(school.db.tables.customers) == 1
-    assert school.db.row(school.db.tables.customers, existing).full_name == "Kim Original"
+
+
+def test_returning_customer_gets_name_phone_and_email_as_bookly_form_writes_them(
+    school: School,
+) -> None:
+    existing = school.db.add_customer("Kim@Example.com", "Kim Original")
+    book(school, customer=CustomerDetails("kim@example.com", "Kim Van Doe", phone="+49 30 99"))
+    row = school.db.row(school.db.tables.customers, existing)
+    assert (row.full_name, row.first_name, row.last_name) == ("Kim Van Doe", "Kim", "Van Doe")
+    assert (row.phone, row.email) == ("+49 30 99", "kim@example.com")
+    assert row.notes == ""  # untouched
+
+
+def test_returning_customer_keeps_the_stored_phone_when_none_is_given(school: School) -> None:
+    book(school, customer=CustomerDetails("kim@example.com", "Kim Doe", phone="+49 30 1"))
+    later = TUE_10 + timedelta(hours=3)
+    booking = book(school, start=later, reference="b2",
+                   customer=CustomerDetails("kim@example.com", "Kim Doe"))  # fmt: skip
+    assert school.db.row(school.db.tables.customers, booking.customer_id).phone == "+49 30 1"
+
+
+def test_returning_customer_update_is_logged_with_the_changed_fields(school: School) -> None:
+    existing = school.db.add_customer("kim@example.com", "Kim Original")
+    book(school, customer=CustomerDetails("kim@example.com", "Kim Doe"))
+    t = school.db.tables
+    with school.db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(t.log).where(t.log.c.target == t.customers.name, t.log.c.action == "update")
+        ).one()
+    assert row.target_id == existing
+    assert json.loads(row.details) == {
+        "full_name": "Kim Doe", "first_name": "Kim", "last_name": "Doe"
+    }  # fmt: skip
 
 
 def test_customer_time_zone_stored_with_javascript_offset_sign(school: School) -> None:

@@ -14,7 +14,18 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from tests.webapp_fixtures import MakeApp, People
 from webapp.extensions import db
-from webapp.models import AccessMode, CalendarConnection, ConnectMethod, OutboxJob, User
+from webapp.models import (
+    AccessMode,
+    Booking,
+    BookingStatus,
+    CalendarConnection,
+    ConnectMethod,
+    Delivery,
+    Organisation,
+    OutboxJob,
+    Role,
+    User,
+)
 
 
 def test_migrations_build_exactly_the_models_schema(make_app: MakeApp) -> None:
@@ -98,3 +109,74 @@ def test_enum_columns_reject_unknown_values(app: Flask, people: People) -> None:
             sa.text("UPDATE users SET role = 'superuser' WHERE id = :id"),
             {"id": people.instructor_id},
         )
+
+
+def _booking(instructor_id: int, start_hour: int, end_hour: int, key: str) -> Booking:
+    day = datetime(2030, 5, 6, tzinfo=UTC)
+    return Booking(
+        public_id=key,
+        instructor_id=instructor_id,
+        bookly_service_id=1,
+        starts_at=day + timedelta(hours=start_hour),
+        ends_at=day + timedelta(hours=end_hour),
+        customer_name="Cara Customer",
+        customer_email="cara@example.test",
+        delivery=Delivery.CALENDAR_EVENT,
+        idempotency_key=key,
+        request_fingerprint="0" * 64,
+    )
+
+
+def _store(*rows: Booking) -> None:
+    db.session.add_all(rows)
+    db.session.commit()
+
+
+def test_overlapping_confirmed_bookings_of_one_instructor_are_refused(
+    app: Flask, people: People
+) -> None:
+    with app.app_context():
+        _store(_booking(people.instructor_id, 10, 11, "a"))
+        db.session.add(_booking(people.instructor_id, 10, 12, "b"))
+        with pytest.raises(IntegrityError, match="bookings_no_overlap"):
+            db.session.commit()
+
+
+def test_adjacent_bookings_and_other_instructors_are_allowed(app: Flask, people: People) -> None:
+    with app.app_context():
+        _store(
+            _booking(people.instructor_id, 10, 11, "a"),
+            _booking(people.instructor_id, 11, 12, "b"),
+            _booking(people.admin_id, 10, 11, "c"),
+        )
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 3
+
+
+def test_a_cancelled_booking_frees_its_time(app: Flask, people: People) -> None:
+    with app.app_context():
+        first = _booking(people.instructor_id, 10, 11, "a")
+        _store(first)
+        first.status = BookingStatus.CANCELLED
+        db.session.commit()
+        _store(_booking(people.instructor_id, 10, 11, "b"))
+        first.status = BookingStatus.CONFIRMED  # moving it back would double-book
+        with pytest.raises(IntegrityError, match="bookings_no_overlap"):
+            db.session.commit()
+
+
+def test_migrated_schema_refuses_overlapping_bookings(make_app: MakeApp) -> None:
+    app = make_app()
+    with app.app_context():
+        flask_migrate.upgrade()
+        org = Organisation(name="School", slug="school")
+        user = User(email="i@school.test", role=Role.INSTRUCTOR, organisation=org)
+        _store(user)
+        _store(_booking(user.id, 9, 10, "a"))
+        db.session.add(_booking(user.id, 9, 11, "b"))
+        with pytest.raises(IntegrityError, match="bookings_no_overlap"):
+            db.session.commit()
+        db.session.rollback()
+        moved = db.session.scalars(sa.select(Booking)).one()
+        moved.starts_at += timedelta(hours=1)
+        moved.ends_at += timedelta(hours=1)
+        db.session.commit()  # moving a booking onto its own old time is not an overlap
