@@ -1,27 +1,27 @@
 """Bookly databases for benchmarks: a SQLite file, or a MariaDB database of our own.
 
-MariaDB tables come from Bookly's own dump (/work/shared/bookly/schema.sql + wp-options.sql);
-SQLite tables from bookly_client's metadata. Both get the demo school of bookly_client.demo.
+MariaDB tables come from the project's Bookly layout (tests/fixtures/bookly_schema.sql: the
+tables we use, as Bookly's installer creates them); SQLite tables from bookly_client's
+metadata. Both get the demo school of bookly_client.demo.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from bookly_client import BooklyGateway
+from bookly_client.connection import make_engine
 from bookly_client.demo import create_demo_site
 from bookly_client.tables import build_tables
+from tests.bookly_schema import create_bookly_tables
 
-SHARED_BOOKLY = Path(__file__).resolve().parents[2] / "shared" / "bookly"
 MARIADB_ADMIN_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/")
 TOKEN_SECRET = "bench-token-secret"  # noqa: S105 - signs tokens in a throwaway database
 
@@ -30,19 +30,9 @@ class MariaDbUnavailable(RuntimeError):
     """The MariaDB server cannot be reached (the MariaDB rows are skipped)."""
 
 
-def bookly_ddl() -> list[str]:
-    """The CREATE TABLE statements of schema.sql and wp-options.sql, in file order."""
-    text = "\n".join(
-        (SHARED_BOOKLY / name).read_text(encoding="utf-8")
-        for name in ("schema.sql", "wp-options.sql")
-    )
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return [part.strip() for part in re.split(r";\s*(?:\n|$)", body) if part.strip()]
-
-
 @contextmanager
 def mariadb_database() -> Iterator[str]:
-    """A fresh MariaDB database loaded from Bookly's dump, dropped afterwards."""
+    """A fresh MariaDB database with the Bookly tables (strict mode), dropped afterwards."""
     admin = sa.create_engine(MARIADB_ADMIN_URL, connect_args={"connect_timeout": 3})
     name = f"bench_{uuid.uuid4().hex[:12]}"
     try:
@@ -57,10 +47,9 @@ def mariadb_database() -> Iterator[str]:
         ) from exc
     url = f"{MARIADB_ADMIN_URL.rstrip('/')}/{name}?charset=utf8mb4"
     try:
-        engine = sa.create_engine(url)
+        engine = make_engine(url)
         with engine.begin() as conn:
-            for statement in bookly_ddl():
-                conn.exec_driver_sql(statement.replace("%", "%%"))  # no parameters: escape
+            create_bookly_tables(conn)
         engine.dispose()
         yield url
     finally:

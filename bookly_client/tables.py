@@ -1,7 +1,7 @@
 """SQLAlchemy Core definitions of the Bookly 27.4 tables this client uses.
 
-Names, types, nullability and server defaults follow ``shared/bookly/schema.sql`` (the DDL
-Bookly's own installer creates); ``tests/unit/bookly_client/test_tables.py`` compares them.
+Names, types, nullability and server defaults follow the tables Bookly's own installer creates;
+``tests/unit/bookly_client/test_tables.py`` compares them with ``tests/fixtures/bookly_schema.sql``.
 On SQLite the same metadata creates the sandbox tables.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from bookly_client.sqltypes import (
     Money,
@@ -40,6 +41,8 @@ STAFF_PREFERENCES = (
     "most_occupied_for_period", "least_expensive", "most_expensive",
 )  # fmt: skip
 
+RECURRENCE_FREQUENCIES = ("daily", "weekly", "biweekly", "monthly")
+
 
 def _id() -> sa.Column[int]:
     return sa.Column("id", uint(), primary_key=True, autoincrement=True)
@@ -51,6 +54,11 @@ def _d(value: str | int) -> sa.TextClause:
 
 def _enum(*values: str) -> sa.Enum:
     return sa.Enum(*values, native_enum=True, create_constraint=False, validate_strings=False)
+
+
+def _set(*values: str) -> sa.types.TypeEngine[Any]:
+    """A MySQL SET column (comma-joined members); plain text on SQLite."""
+    return sa.String(64).with_variant(mysql.SET(*values), "mysql", "mariadb")
 
 
 def _fk(target: str, **kw: Any) -> sa.ForeignKey:
@@ -269,8 +277,8 @@ def _services(md: sa.MetaData, b: str) -> sa.Table:
                   server_default=_d("most_expensive")),
         sa.Column("staff_preference_settings", sa.Text()),
         sa.Column("recurrence_enabled", tinyint(), nullable=False, server_default=_d(1)),
-        sa.Column("recurrence_frequencies", sa.String(64), nullable=False,
-                  server_default=_d("daily,weekly,biweekly,monthly")),
+        sa.Column("recurrence_frequencies", _set(*RECURRENCE_FREQUENCIES), nullable=False,
+                  server_default=_d(",".join(RECURRENCE_FREQUENCIES))),
         sa.Column("time_requirements", _enum("required", "optional", "off"), nullable=False,
                   server_default=_d("required")),
         sa.Column("collaborative_equal_duration", tinyint(), nullable=False, server_default=_d(0)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+import requests
 from flask import Flask, Response
 
 from cronofy_sandbox.config import SandboxConfig
@@ -17,8 +18,14 @@ from cronofy_sandbox.store import Store
 log = logging.getLogger(__name__)
 
 
-def create_app(config: SandboxConfig | None = None) -> Flask:
-    """Build a sandbox app with its own storage, seeded with the demo people if asked."""
+def create_app(
+    config: SandboxConfig | None = None, *, delivery_session: requests.Session | None = None
+) -> Flask:
+    """Build a sandbox app with its own storage, seeded with the demo people if asked.
+
+    Callbacks are posted through ``delivery_session`` (default: a session of the app's own);
+    ``app.extensions["cronofy_sandbox"].deliverer.close()`` stops their background thread.
+    """
     config = config or SandboxConfig()
     # No app-level static route: the UI blueprint serves its own, so a mount never shadows.
     app = Flask(__name__, static_folder=None)
@@ -28,7 +35,9 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     store = Store(config.database)
     if config.seed_demo:
         seed_demo(store)
-    app.extensions[EXTENSION_KEY] = Sandbox(config, store, Deliverer(config, store))
+    app.extensions[EXTENSION_KEY] = Sandbox(
+        config, store, Deliverer(config, store, delivery_session)
+    )
     _register(app, config)
 
     @app.errorhandler(ApiError)

@@ -30,14 +30,24 @@ class Callback:
 
 
 class Deliverer:
-    """Sends callbacks on a background thread (or inline), retrying with a short backoff."""
+    """Sends callbacks on a background thread (or inline), retrying with a short backoff.
 
-    def __init__(self, config: SandboxConfig, store: Store) -> None:
+    Posts go through ``session`` (a ``requests.Session`` of the caller's, or one of our own).
+    ``close`` stops the thread: callbacks not yet attempted, and retries still due, are
+    recorded as ``failed`` instead of sent, so nothing is posted after it returns.
+    """
+
+    def __init__(
+        self, config: SandboxConfig, store: Store, session: requests.Session | None = None
+    ) -> None:
         self._config = config
         self._store = store
+        self._session = session or requests.Session()
+        self._owns_session = session is None
         self._queue: queue.Queue[tuple[int, Callback] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = threading.Event()
 
     def send(self, callback: Callback) -> int:
         """Record and schedule a callback; return its delivery id."""
@@ -45,7 +55,9 @@ class Deliverer:
             "INSERT INTO deliveries (kind, url, channel_id) VALUES (?, ?, ?)",
             (callback.kind, callback.url, callback.channel_id),
         )
-        if self._config.deliver_async:
+        if self._closed.is_set():
+            self._record(delivery_id, 0, None, "failed")
+        elif self._config.deliver_async:
             self._ensure_worker()
             self._queue.put((delivery_id, callback))
         else:
@@ -61,6 +73,18 @@ class Deliverer:
             time.sleep(0.01)
         return False
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop delivering: drain the queue without sending, end the thread, free the session."""
+        self._closed.set()
+        with self._lock:
+            thread = self._thread
+            if thread is not None and thread.is_alive():
+                self._queue.put(None)
+        if thread is not None:
+            thread.join(timeout)
+        if self._owns_session:
+            self._session.close()
+
     def _ensure_worker(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -73,7 +97,11 @@ class Deliverer:
         while True:
             item = self._queue.get()
             try:
-                if item is not None:
+                if item is None:
+                    return
+                if self._closed.is_set():
+                    self._record(item[0], 0, None, "failed")
+                else:
                     self._deliver(*item)
             except Exception:
                 log.exception("callback delivery crashed")
@@ -88,20 +116,23 @@ class Deliverer:
             "User-Agent": "Cronofy-Sandbox",
         }
         status: int | None = None
-        for attempt in range(1, self._config.delivery_attempts + 1):
+        attempts = 0
+        while attempts < self._config.delivery_attempts:
+            attempts += 1
             status = self._post(callback.url, body, headers)
-            self._record(delivery_id, attempt, status, "pending")
+            self._record(delivery_id, attempts, status, "pending")
             if status is not None and 200 <= status < 300:
-                self._record(delivery_id, attempt, status, "delivered")
+                self._record(delivery_id, attempts, status, "delivered")
                 return
-            time.sleep(self._config.delivery_backoff * (2 ** (attempt - 1)))
+            if self._closed.wait(self._config.delivery_backoff * (2 ** (attempts - 1))):
+                break  # closed: no more retries
         log.info("gave up on %s callback %s", callback.kind, delivery_id)
-        self._record(delivery_id, self._config.delivery_attempts, status, "failed")
+        self._record(delivery_id, attempts, status, "failed")
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int | None:
         timeout = self._config.delivery_timeout
         try:
-            resp = requests.post(url, data=body, headers=headers, timeout=timeout)
+            resp = self._session.post(url, data=body, headers=headers, timeout=timeout)
         except requests.RequestException as exc:
             log.info("callback POST failed: %s", type(exc).__name__)
             return None

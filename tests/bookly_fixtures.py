@@ -1,4 +1,4 @@
-"""Bookly databases for tests: real MariaDB loaded from shared/bookly/schema.sql, or SQLite.
+"""Bookly databases for tests: MariaDB loaded from tests/fixtures/bookly_schema.sql, or SQLite.
 
 Registered in tests/conftest.py's ``pytest_plugins`` as ``tests.bookly_fixtures``.
 Fixture ``bookly_db`` is parametrised over both back ends; ``mariadb_bookly_db`` is MariaDB only.
@@ -7,7 +7,6 @@ Fixture ``bookly_db`` is parametrised over both back ends; ``mariadb_bookly_db``
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,27 +22,14 @@ import sqlalchemy as sa
 from bookly_client import BooklyGateway
 from bookly_client.connection import make_engine
 from bookly_client.tables import BooklyTables, build_tables
+from tests.bookly_schema import create_bookly_tables
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_BOOKLY = PROJECT_ROOT.parent / "shared" / "bookly"
 FIXED_NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # a Sunday; tests book the week after
 PRO_PLUGINS = (
     'a:2:{i:0;s:45:"bookly-responsive-appointment-booking-tool/main.php";'
     'i:1;s:26:"bookly-addon-pro/main.php";}'
 )
 TOKEN_SECRET = "test-token-secret"
-
-
-def bookly_ddl(prefix: str = "wp_") -> list[str]:
-    """CREATE TABLE statements of schema.sql + wp-options.sql, one per item, re-prefixed."""
-    text = "\n".join(
-        (SHARED_BOOKLY / name).read_text(encoding="utf-8")
-        for name in ("schema.sql", "wp-options.sql")
-    )
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    statements = [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]
-    table_name = re.compile(r"`wp_(bookly_|options`)")
-    return [table_name.sub(lambda m: f"`{prefix}{m.group(1)}", s) for s in statements]
 
 
 def hhmm(value: str) -> timedelta:
@@ -249,15 +235,14 @@ def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_bookly_db(backend: str, url: str, prefix: str = "wp_") -> BooklyDb:
-    """Create the Bookly tables (MariaDB: from schema.sql; SQLite: from our metadata)."""
+    """Create the Bookly tables (MariaDB: from bookly_schema.sql; SQLite: from our metadata)."""
     tables = build_tables(prefix)
     engine = make_engine(url)
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _fast_sqlite)
     if backend == "mariadb":
         with engine.begin() as conn:
-            for statement in bookly_ddl(prefix):
-                conn.exec_driver_sql(statement.replace("%", "%%"))  # no params: escape
+            create_bookly_tables(conn, prefix)
     else:
         tables.metadata.create_all(engine)
     db = BooklyDb(backend, url, engine, tables)
@@ -290,7 +275,7 @@ def _wipe_mariadb(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def _shared_mariadb_bookly(mariadb_admin_url: str) -> Iterator[str]:
-    """One MariaDB database loaded from schema.sql per session; tests get it emptied."""
+    """One MariaDB database loaded from bookly_schema.sql per session; tests get it emptied."""
     name = f"bk_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(mariadb_admin_url)
     with admin.begin() as conn:

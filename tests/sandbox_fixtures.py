@@ -10,6 +10,7 @@ import requests
 from flask import Flask
 
 from cronofy_sandbox import SandboxConfig, create_app
+from cronofy_sandbox.state import EXTENSION_KEY
 from cronofy_sandbox.testing import SandboxControl, serve
 
 CLIENT_ID = "sandbox-client"
@@ -35,13 +36,21 @@ def sandbox_config() -> SandboxConfig:
 
 @pytest.fixture
 def sandbox(sandbox_config: SandboxConfig) -> Iterator[RunningSandbox]:
-    """A fresh sandbox (demo people seeded) served on 127.0.0.1:<free port>."""
-    app = create_app(sandbox_config)
-    with serve(app) as base_url, requests.Session() as session:
-        yield RunningSandbox(
-            base_url=base_url,
-            app=app,
-            client_id=sandbox_config.client_id,
-            client_secret=sandbox_config.client_secrets[0],
-            control=SandboxControl(base_url, session),
-        )
+    """A fresh sandbox (demo people seeded) served on 127.0.0.1:<free port>.
+
+    Teardown stops its callback delivery thread (callbacks still queued or due for a retry
+    are dropped), so no push from this test reaches a later test's HTTP mocks.
+    """
+    with requests.Session() as delivery_session:
+        app = create_app(sandbox_config, delivery_session=delivery_session)
+        try:
+            with serve(app) as base_url, requests.Session() as session:
+                yield RunningSandbox(
+                    base_url=base_url,
+                    app=app,
+                    client_id=sandbox_config.client_id,
+                    client_secret=sandbox_config.client_secrets[0],
+                    control=SandboxControl(base_url, session),
+                )
+        finally:
+            app.extensions[EXTENSION_KEY].deliverer.close()

@@ -59,6 +59,7 @@ class _Deferred:
 @pytest.fixture
 def demo_app(tmp_path: Path) -> Iterator[RunningApp]:
     """The embedded demo (SQLite, mounted sandbox, demo seed) served from a thread."""
+    from cronofy_sandbox.state import EXTENSION_KEY as SANDBOX_KEY
     from webapp import create_app
     from webapp.extensions import db
 
@@ -86,6 +87,7 @@ def demo_app(tmp_path: Path) -> Iterator[RunningApp]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+        app.extensions["cronofy_sandbox"].extensions[SANDBOX_KEY].deliverer.close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
