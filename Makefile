@@ -1,27 +1,43 @@
 # make run | make test | make lint | make bench — each creates .venv and installs the project
-# on first use (and again whenever pyproject.toml changes).
+# on first use (and again whenever requirements.lock or pyproject.toml changes), with every
+# dependency at the version and hash pinned in requirements.lock. make lock regenerates it.
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements.lock
+# Install from PyPI only, whatever a pip.conf or PIP_* variable on this machine adds (local
+# wheel folders, extra indexes, constraints): the hashes in $(LOCK) are PyPI's files.
+PIP := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT -u PIP_REQUIRE_HASHES \
+	PIP_CONFIG_FILE=/dev/null $(BIN)/python -m pip
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # The embedded demo: SQLite in instance/, mounted Cronofy sandbox, demo Bookly, captured mail.
 DEMO_ENV := BRIDGE_ENV=demo
 
-.PHONY: run test lint bench install browser clean
+.PHONY: run test lint bench install lock browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r $(LOCK)
+	$(PIP) install --quiet --no-deps -e .
+	$(PIP) check || { echo "$(LOCK) lacks a dependency of pyproject.toml: run make lock"; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve pyproject.toml's ranges (runtime + dev extra) to the newest versions on PyPI,
+# for every platform and Python >= 3.11, with hashes. Commit requirements.lock with the change.
+# Versions already in the lock are kept where still allowed; `make lock UPGRADE=1` moves all.
+lock: | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --quiet $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
 
 run: install
 	mkdir -p instance
