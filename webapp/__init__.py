@@ -37,9 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clients: Clients | No
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    app.config.update(
-        build_config(os.environ, overrides, instance_path=Path(app.instance_path), debug=app.debug)
-    )
+    app.config.update(build_config(os.environ, overrides, instance_path=Path(app.instance_path)))
     configure_logging(app.config["LOG_LEVEL"])
     _init_extensions(app)
     app.extensions["token_cipher"] = TokenCipher(app.config["TOKEN_ENCRYPTION_KEYS"])
@@ -48,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clients: Clients | No
     install_security_headers(app, cronofy_app_url=_cronofy_app_url(app))
     if app.config["CRONOFY_SANDBOX"] and app.config["SANDBOX_MOUNT"]:
         _mount_sandbox(app)
+    _trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
     log.info("app ready (mode=%s)", app.config["BRIDGE_MODE"])
     return app
 
@@ -102,6 +101,18 @@ def _cronofy_app_url(app: Flask) -> str | None:
     cronofy = app.extensions["clients"].cronofy
     url = getattr(cronofy, "app_base_url", None)
     return url if isinstance(url, str) else app.config.get("CRONOFY_APP_BASE_URL")
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind reverse proxies, take the client address and scheme from their headers."""
+    if hops == 0:
+        return  # X-Forwarded-* from the internet are ignored: anyone can send them
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+    )
+    log.info("trusting X-Forwarded-* of %d proxy hop(s)", hops)
 
 
 def _mount_sandbox(app: Flask) -> None:

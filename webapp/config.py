@@ -5,9 +5,11 @@ Two ways to run (DESIGN §3):
 * **demo / embedded** (``BRIDGE_ENV=demo``, what ``make run`` sets): SQLite in ``instance/``,
   Celery eager, the Cronofy sandbox mounted in-process, a Bookly demo SQLite file, mail
   captured. Secrets are generated once and kept in ``instance/demo-secrets.json``.
-* **production** (the default): ``SECRET_KEY``, ``TOKEN_ENCRYPTION_KEYS``, ``DATABASE_URL``
-  and the Cronofy credentials (unless ``CRONOFY_SANDBOX=1``) are required; a missing one stops
-  start-up with a message naming the variable.
+* **production** (the default): ``SECRET_KEY``, ``TOKEN_ENCRYPTION_KEYS``, ``DATABASE_URL``,
+  the Cronofy credentials (unless ``CRONOFY_SANDBOX=1``) and ``CELERY_BROKER_URL`` are
+  required, ``PUBLIC_BASE_URL`` must be https:// and ``RATELIMIT_STORAGE_URL`` shared (not
+  memory://); anything else stops start-up with one line naming the variable and what to set.
+  ``FLASK_DEBUG`` does not change the mode: only ``BRIDGE_ENV=demo`` generates secrets.
 
 Tests pass ``TESTING=True`` in the ``config`` mapping of ``create_app``; testing gets the demo
 defaults with throwaway secrets.
@@ -69,6 +71,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("MAIL_CA_FILE", None, "PEM file of CAs trusted for the SMTP server (private CA)"),
     EnvVar("MAIL_FROM", "Calendar bridge <no-reply@localhost>", "sender of our e-mails"),
     EnvVar("RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage (redis://... to share)"),
+    EnvVar("TRUSTED_PROXY_HOPS", "0", "reverse proxies in front of the app (X-Forwarded-*)"),
     EnvVar("LOG_LEVEL", "INFO", "root log level"),
     EnvVar("INSTANCE_PATH", None, "folder for SQLite files and demo secrets (default instance/)"),
 )
@@ -147,6 +150,27 @@ def validate_production(values: Mapping[str, Any]) -> None:
     if not _truthy(values.get("CRONOFY_SANDBOX")):
         _require(values, "CRONOFY_CLIENT_ID", "set it, or CRONOFY_SANDBOX=1 for the sandbox")
         _require(values, "CRONOFY_CLIENT_SECRET", "set the Cronofy OAuth client secret")
+    _refuse_unsafe_production_settings(values)
+
+
+def _refuse_unsafe_production_settings(values: Mapping[str, Any]) -> None:
+    """Settings that start but lose security or work in production: one line each."""
+    if urlsplit(str(values["PUBLIC_BASE_URL"])).scheme != "https":
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be an https:// address in production "
+            "(cookies and OAuth redirects would travel in clear): set the public https URL"
+        )
+    _require(
+        values,
+        "CELERY_BROKER_URL",
+        "set the Redis URL of the Celery broker (without workers, failed revocations "
+        "would never be retried)",
+    )
+    if urlsplit(str(values["RATELIMIT_STORAGE_URL"])).scheme == "memory":
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URL is memory://, which every process counts on its own: "
+            "set a shared store such as redis://host:6379/1"
+        )
 
 
 def _check_mail_ca_file(path: str | None) -> None:
@@ -161,10 +185,11 @@ def _check_mail_ca_file(path: str | None) -> None:
         ) from None
 
 
-def _mode(values: Mapping[str, Any], overrides: Mapping[str, Any], debug: bool) -> str:
+def _mode(values: Mapping[str, Any], overrides: Mapping[str, Any]) -> str:
+    # Only BRIDGE_ENV=demo generates secrets and mounts the sandbox; FLASK_DEBUG never does.
     if overrides.get("TESTING"):
         return "testing"
-    if values.get("BRIDGE_ENV") == DEMO_ENV or debug:
+    if values.get("BRIDGE_ENV") == DEMO_ENV:
         return DEMO_ENV
     if values.get("BRIDGE_ENV") != PRODUCTION_ENV:
         raise ConfigError(f"BRIDGE_ENV must be '{DEMO_ENV}' or '{PRODUCTION_ENV}'")
@@ -190,6 +215,20 @@ def _fill_embedded_defaults(values: dict[str, Any], mode: str, instance_path: Pa
         )
 
 
+def _proxy_hops(raw: Any) -> int:
+    """How many reverse proxies' X-Forwarded-* headers to believe (0: none)."""
+    try:
+        hops = int(str(raw).strip())
+    except ValueError:
+        hops = -1
+    if hops < 0:
+        raise ConfigError(
+            "TRUSTED_PROXY_HOPS must be a whole number >= 0: the count of reverse proxies "
+            "in front of the app"
+        )
+    return hops
+
+
 def _cookie_settings(public_base_url: str) -> dict[str, Any]:
     https = urlsplit(public_base_url).scheme == "https"
     return {
@@ -212,12 +251,11 @@ def build_config(
     overrides: Mapping[str, Any],
     *,
     instance_path: Path,
-    debug: bool = False,
 ) -> dict[str, Any]:
     """Turn the environment (plus explicit overrides) into the Flask config of the app."""
     values: dict[str, Any] = read_environment(environ)
     values.update({k: v for k, v in overrides.items() if k in values})
-    mode = _mode(values, overrides, debug)
+    mode = _mode(values, overrides)
     if mode == PRODUCTION_ENV:
         validate_production(values)
     else:
@@ -238,6 +276,7 @@ def build_config(
             ),
             "TOKEN_ENCRYPTION_KEYS": _split_list(values["TOKEN_ENCRYPTION_KEYS"]),
             "RATELIMIT_STORAGE_URI": values["RATELIMIT_STORAGE_URL"],
+            "TRUSTED_PROXY_HOPS": _proxy_hops(values["TRUSTED_PROXY_HOPS"]),
             "RATELIMIT_HEADERS_ENABLED": True,
             "SANDBOX_MOUNT": True,
             "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.webapp_fixtures import People, csrf_token, log_in
+from tests.webapp_fixtures import MakeApp, People, csrf_token, log_in
 from webapp.extensions import db
 from webapp.models import AuditEvent
 
@@ -92,6 +92,37 @@ def test_twenty_one_failures_from_one_address_get_429(client: FlaskClient) -> No
         for i in range(21)
     ]
     assert statuses == [401] * 20 + [429]
+
+
+def _failures_from(make_app: MakeApp, hops: int, forwarded_for: list[str]) -> list[int]:
+    """Statuses of failed logins sent with these X-Forwarded-For values (limit: 2 per address)."""
+    app = make_app(TRUSTED_PROXY_HOPS=hops, LOGIN_FAILURES_PER_IP="2 per minute")
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    token = csrf_token(client)
+    return [
+        client.post(
+            "/login",
+            data={"email": f"p{i}@school.test", "password": "wrong-pass", "csrf_token": token},
+            headers={"X-Forwarded-For": chain},
+        ).status_code
+        for i, chain in enumerate(forwarded_for)
+    ]
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_login_limit(
+    make_app: MakeApp,
+) -> None:
+    # The proxy appends the address it saw; what a client put before it is not believed.
+    chains = ["203.0.113.1", "203.0.113.1", "203.0.113.2", "198.51.100.7, 203.0.113.1"]
+    assert _failures_from(make_app, 1, chains) == [401, 401, 401, 429]
+
+
+def test_without_trusted_proxies_forwarded_addresses_are_ignored(make_app: MakeApp) -> None:
+    # Anyone can send X-Forwarded-For: inventing addresses must not escape the limit.
+    chains = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+    assert _failures_from(make_app, 0, chains) == [401, 401, 429]
 
 
 def test_login_form_post_without_csrf_token_gets_400(client: FlaskClient, people: People) -> None:

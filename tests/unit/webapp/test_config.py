@@ -19,6 +19,9 @@ def _production_env(**extra: str) -> dict[str, str]:
         "DATABASE_URL": "postgresql+psycopg://bridge@db/bridge",
         "CRONOFY_CLIENT_ID": "client-id",
         "CRONOFY_CLIENT_SECRET": "client-secret",
+        "PUBLIC_BASE_URL": "https://bridge.example.org",
+        "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+        "RATELIMIT_STORAGE_URL": "redis://redis.internal:6379/1",
     }
     env.update(extra)
     return env
@@ -37,6 +40,7 @@ def test_every_variable_is_named_once() -> None:
         "DATABASE_URL",
         "CRONOFY_CLIENT_ID",
         "CRONOFY_CLIENT_SECRET",
+        "CELERY_BROKER_URL",
     ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str, tmp_path: Path) -> None:
@@ -103,9 +107,50 @@ def test_demo_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:
     assert (tmp_path / "demo-secrets.json").stat().st_mode & 0o777 == 0o600
 
 
-def test_debug_counts_as_demo(tmp_path: Path) -> None:
-    config = build_config({}, {}, instance_path=tmp_path, debug=True)
-    assert config["BRIDGE_MODE"] == "demo"
+def test_flask_debug_alone_is_production_and_asks_for_the_secrets(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="^SECRET_KEY is not set"):
+        build_config({"FLASK_DEBUG": "1"}, {}, instance_path=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no generated demo secrets
+
+
+@pytest.mark.parametrize(
+    ("setting", "refusal"),
+    [
+        ({"PUBLIC_BASE_URL": "http://bridge.example.org"}, "PUBLIC_BASE_URL must be an https://"),
+        ({"PUBLIC_BASE_URL": "bridge.example.org"}, "PUBLIC_BASE_URL must be an https://"),
+        ({"CELERY_BROKER_URL": ""}, "CELERY_BROKER_URL is not set: set the Redis URL"),
+        ({"RATELIMIT_STORAGE_URL": ""}, "RATELIMIT_STORAGE_URL is memory://"),
+        ({"RATELIMIT_STORAGE_URL": "memory://"}, "RATELIMIT_STORAGE_URL is memory://"),
+    ],
+)
+def test_production_refuses_unsafe_settings_in_one_line(
+    setting: dict[str, str], refusal: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        build_config(_production_env(**setting), {}, instance_path=tmp_path)
+    message = str(refused.value)
+    assert message.startswith(refusal)
+    assert "\n" not in message
+    assert "set " in message  # says what to set
+
+
+def test_demo_keeps_its_plain_http_address_and_in_process_defaults(tmp_path: Path) -> None:
+    config = build_config({"BRIDGE_ENV": "demo"}, {}, instance_path=tmp_path)
+    assert config["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["CELERY_BROKER_URL"] is None
+
+
+@pytest.mark.parametrize(("raw", "hops"), [(None, 0), ("0", 0), ("2", 2), (" 1 ", 1)])
+def test_trusted_proxy_hops_default_to_none(raw: str | None, hops: int, tmp_path: Path) -> None:
+    env = _production_env(**({"TRUSTED_PROXY_HOPS": raw} if raw is not None else {}))
+    assert build_config(env, {}, instance_path=tmp_path)["TRUSTED_PROXY_HOPS"] == hops
+
+
+@pytest.mark.parametrize("raw", ["-1", "two", "1.5"])
+def test_trusted_proxy_hops_must_be_a_count(raw: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="^TRUSTED_PROXY_HOPS must be a whole number"):
+        build_config(_production_env(TRUSTED_PROXY_HOPS=raw), {}, instance_path=tmp_path)
 
 
 def test_testing_gets_throwaway_secrets_and_no_files(tmp_path: Path) -> None:
@@ -130,7 +175,8 @@ def test_digit_only_values_stay_strings(tmp_path: Path) -> None:
 def test_cookie_flags_follow_the_public_url(
     public_url: str, secure: bool, cookie_name: str, tmp_path: Path
 ) -> None:
-    config = build_config(_production_env(PUBLIC_BASE_URL=public_url), {}, instance_path=tmp_path)
+    env = {"BRIDGE_ENV": "demo", "PUBLIC_BASE_URL": public_url}  # production refuses http
+    config = build_config(env, {}, instance_path=tmp_path)
     assert config["SESSION_COOKIE_SECURE"] is secure
     assert config["SESSION_COOKIE_NAME"] == cookie_name
     assert config["SESSION_COOKIE_HTTPONLY"] is True
