@@ -1,0 +1,26 @@
+"""Bookings (DESIGN §5 "Booking"): book, cancel, reschedule; idempotent; never double-booked."""
+
+from webapp.services.bookings.errors import (
+    BookingClosed,
+    BookingError,
+    BookingNotFound,
+    BookingUnavailable,
+    IdempotencyConflict,
+    InvalidBooking,
+    SlotTaken,
+)
+from webapp.services.bookings.lifecycle import (
+    BookResult,
+    book,
+    cancel,
+    get_booking,
+    reschedule,
+    upcoming,
+)
+from webapp.services.bookings.requests import BookingRequest, Customer
+
+__all__ = [
+    "BookResult", "BookingClosed", "BookingError", "BookingNotFound", "BookingRequest",
+    "BookingUnavailable", "Customer", "IdempotencyConflict", "InvalidBooking", "SlotTaken",
+    "book", "cancel", "get_booking", "reschedule", "upcoming",
+]  # fmt: skip

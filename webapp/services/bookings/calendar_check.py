@@ -1,0 +1,76 @@
+"""The live calendar re-check of one exact period, just before a booking is written.
+
+The availability view may be a few seconds (or a cache) old; a booking asks Cronofy again for
+that period only. Free/busy works in every access mode (``no_calendar`` included: the
+Cronofy-hosted calendar holds the events). Our own managed events are left out, so a booking
+being moved never collides with itself; Bookly's rows are checked by ``bookly_client`` inside
+its locked transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from cronofy_client import CronofyClient, CronofyError, FreeBusyPeriod
+from webapp.models import CalendarConnection, ConnectionStatus
+from webapp.services import tokens
+from webapp.services.bookings.errors import BookingUnavailable
+from webapp.services.connection_errors import NotConnected, ReconnectRequired
+
+log = logging.getLogger(__name__)
+
+BUSY_STATUSES = frozenset({"busy", "tentative"})
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarVerdict:
+    """What the calendar says about a period: consulted at all, and busy then."""
+
+    consulted: bool
+    busy: bool
+
+
+SCHEDULE_ONLY = CalendarVerdict(consulted=False, busy=False)
+
+
+def usable(connection: CalendarConnection | None) -> bool:
+    """True when the instructor's calendar can be asked (connected, not revoked)."""
+    return connection is not None and connection.status is ConnectionStatus.CONNECTED
+
+
+def check_period(
+    cronofy: CronofyClient, connection: CalendarConnection | None, start: datetime, end: datetime
+) -> CalendarVerdict:
+    """Ask the calendar whether ``[start, end)`` is busy; schedule-only without a connection."""
+    if connection is None or not usable(connection):
+        return SCHEDULE_ONLY
+    calendars = list(connection.conflict_calendar_ids or ()) or None
+    first, last = (start - timedelta(days=1)).date(), (end + timedelta(days=2)).date()
+
+    def read(token: str) -> list[FreeBusyPeriod]:
+        return list(cronofy.free_busy(token, from_date=first, to_date=last, calendar_ids=calendars))
+
+    try:
+        periods = tokens.call_with_token(cronofy, connection.id, read)
+    except (NotConnected, ReconnectRequired):
+        log.info("connection %s unusable: booking on the schedule alone", connection.id)
+        return SCHEDULE_ONLY
+    except CronofyError as exc:
+        log.warning("calendar re-check failed for connection %s: %s", connection.id, type(exc))
+        raise BookingUnavailable(
+            "The instructor's calendar could not be checked just now; please try again."
+        ) from exc
+    busy = any(p.status in BUSY_STATUSES and _overlaps(p, start, end) for p in periods)
+    return CalendarVerdict(consulted=True, busy=busy)
+
+
+def _instant(value: datetime | date) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _overlaps(period: FreeBusyPeriod, start: datetime, end: datetime) -> bool:
+    return _instant(period.start) < end and start < _instant(period.end)
