@@ -56,16 +56,24 @@ def _connect(page: Any, app: RunningApp, mode: str, provider: str | None, label:
     _shot(page, f"instructor-{mode}-calendars")
 
 
-def _change_write_calendar(page: Any) -> None:
+def _change_write_calendar(page: Any, app: RunningApp) -> None:
+    """Pick another writable calendar; the page then shows it as the booking calendar."""
     options = page.locator("#write-calendar option")
-    assert options.count() >= 1
-    values = [options.nth(i).get_attribute("value") for i in range(options.count())]
+    offered = {
+        options.nth(i).get_attribute("value"): options.nth(i).inner_text().strip()
+        for i in range(options.count())
+    }
     current = page.eval_on_selector("#write-calendar", "el => el.value")
-    target = next((v for v in values if v != current), current)
+    others = [value for value in offered if value != current]
+    assert others, f"only one writable calendar offered: {offered}"
+    target = others[0]
     page.select_option("#write-calendar", target)
     page.click("button:has-text('Save booking calendar')")
     page.wait_for_selector(".flash-success")
-    assert "New bookings go to" in page.inner_text(".flashes")
+    name = offered[target].split(" (")[0]  # the option reads "name (profile)"
+    assert f"New bookings go to “{name}”." in page.inner_text(".flashes")
+    page.goto(f"{app.base_url}/calendars")
+    assert page.eval_on_selector("#write-calendar", "el => el.value") == target
 
 
 def _disconnect(page: Any, app: RunningApp, mode: str) -> None:
@@ -110,7 +118,9 @@ def test_instructor_and_admin_connect_calendars(browser_page: Any, demo_app: Run
     for mode, provider, label in MODES:
         _connect(page, demo_app, mode, provider, label)
         if mode == "read_write":
-            _change_write_calendar(page)
+            # Linking Ada's Microsoft profile too offers a second writable calendar.
+            _connect(page, demo_app, mode, "ms_graph", label)
+            _change_write_calendar(page, demo_app)
         _disconnect(page, demo_app, mode)
     _log_out(page)
     _log_in(page, demo_app.base_url, "admin@demo.test", "demo-admin")

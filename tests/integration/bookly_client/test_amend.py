@@ -40,9 +40,14 @@ def test_cancel_sets_status_and_timestamps(school: School) -> None:
 
 
 def test_cancelled_slot_can_be_booked_again(school: School) -> None:
-    book(school)
+    first = book(school)
     school.gateway.cancel_booking("ours")
-    book(school, reference="next")
+    again = book(school, reference="next")
+    assert again.created
+    assert again.appointment_id != first.appointment_id
+    busy = [a for a in school.gateway.list_appointments(TUE_10, TUE_10 + timedelta(hours=1))
+            if a.is_busy]  # fmt: skip
+    assert [a.id for a in busy] == [again.appointment_id]
 
 
 def test_cancel_twice_is_harmless(school: School) -> None:
@@ -82,8 +87,11 @@ def test_cancel_foreign_appointment_when_named_explicitly(school: School) -> Non
 
 def test_cancel_refuses_busy_blocks(school: School) -> None:
     block = school.gateway.create_busy_block(school.ada, TUE_10, TUE_10 + timedelta(hours=1))
+    before = school.db.counts()
     with pytest.raises(ValidationError):
         school.gateway.cancel_appointment(block.id)
+    assert school.db.counts() == before
+    assert school.gateway.list_appointments(TUE_10, TUE_10 + timedelta(hours=1))[0].is_busy
 
 
 def test_reschedule_keeps_duration_and_updates_rows(school: School) -> None:
@@ -149,6 +157,9 @@ def test_reschedule_naive_datetime(school: School) -> None:
     book(school)
     with pytest.raises(NaiveDatetime):
         school.gateway.reschedule_booking("ours", datetime(2026, 11, 24, 12))  # noqa: DTZ001
+    found = school.gateway.find_booking_by_reference("ours")
+    assert found is not None
+    assert found.start == TUE_10
 
 
 def test_reschedule_foreign_appointment_by_id_keeps_extras(school: School) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from bookly_client import CustomerDetails, ReferenceConflict, SlotConflict
+from bookly_client import Booking, CustomerDetails, ReferenceConflict, SlotConflict
 from bookly_client.gateway.context import AUTHOR, BOOKING_MARKER
 
 from .conftest import KIM, School, utc
@@ -21,6 +21,15 @@ def book(school: School, start=TUE_10, reference: str = "booking-1", **kw):
     kw.setdefault("service_id", school.lesson)
     kw.setdefault("customer", KIM)
     return school.gateway.create_booking(reference=reference, start=start, **kw)
+
+
+def assert_booked(school: School, booking: Booking, start: datetime) -> None:
+    """The booking is new, at ``start``, and Bookly's tables now hold it under its reference."""
+    assert booking.created
+    assert booking.start == start
+    found = school.gateway.find_booking_by_reference(booking.reference)
+    assert found is not None
+    assert (found.appointment_id, found.start) == (booking.appointment_id, start)
 
 
 def test_booking_writes_appointment_as_bookly_admin_does(school: School) -> None:
@@ -182,7 +191,7 @@ def test_overlap_with_existing_booking(school: School, offset_minutes: int, conf
         with pytest.raises(SlotConflict):
             book(school, reference="second", start=start)
     else:
-        book(school, reference="second", start=start)
+        assert_booked(school, book(school, reference="second", start=start), start)
 
 
 def test_bookly_rows_written_by_bookly_block_the_slot(school: School) -> None:
@@ -196,7 +205,7 @@ def test_free_statuses_do_not_block(school: School, status: str) -> None:
     school.db.bookly_appointment(
         school.ada, school.lesson, "2026-11-24 10:00", "2026-11-24 11:00", statuses=(status,)
     )
-    book(school)
+    assert_booked(school, book(school), TUE_10)
 
 
 def test_waitlisted_blocks_with_the_waiting_list_addon(school: School) -> None:
@@ -216,7 +225,8 @@ def test_extras_duration_extends_the_busy_time(school: School) -> None:
     )
     with pytest.raises(SlotConflict):
         book(school)
-    book(school, start=TUE_10 + timedelta(minutes=15))
+    later = TUE_10 + timedelta(minutes=15)
+    assert_booked(school, book(school, start=later), later)
 
 
 def test_padding_counts_with_pro(school: School) -> None:
@@ -225,7 +235,10 @@ def test_padding_counts_with_pro(school: School) -> None:
         book(
             school, reference="theory", service_id=school.padded, start=TUE_10 + timedelta(hours=1)
         )
-    book(school, reference="theory", service_id=school.padded, start=TUE_10 + timedelta(minutes=75))
+    later = TUE_10 + timedelta(minutes=75)
+    assert_booked(
+        school, book(school, reference="theory", service_id=school.padded, start=later), later
+    )
 
 
 def test_padding_is_ignored_without_pro(school: School) -> None:
@@ -233,11 +246,13 @@ def test_padding_is_ignored_without_pro(school: School) -> None:
     gateway = school.db.gateway()
     for reference, service, start in (
         ("lesson", school.lesson, TUE_10),
-        ("theory", school.padded, TUE_10 + timedelta(hours=1)),
+        ("theory", school.padded, TUE_10 + timedelta(hours=1)),  # padding would overlap
     ):
-        gateway.create_booking(
+        booking = gateway.create_booking(
             reference=reference, staff_id=school.ada, service_id=service, start=start, customer=KIM
         )
+        assert_booked(school, booking, start)
+    assert school.db.count(school.db.tables.appointments) == 2
 
 
 def test_archived_staff_cannot_be_booked(school: School) -> None:
@@ -258,7 +273,7 @@ def test_holiday_blocks_when_strict_but_not_when_relaxed(school: School) -> None
     school.db.add_holiday(school.ada, date(2020, 11, 24), repeat=True)
     with pytest.raises(OutsideWorkingHours):
         book(school)
-    book(school, enforce_working_hours=False)
+    assert_booked(school, book(school, enforce_working_hours=False), TUE_10)
 
 
 def test_other_prefix_for_multisite(bookly_db, request) -> None:

@@ -1,4 +1,8 @@
-"""The worker entry module and the Celery settings every deployment gets (no broker needed)."""
+"""The worker entry module: what `celery -A webapp.worker` finds and what it reads (no broker).
+
+Delivery through Redis, a worker running tasks and beat's schedule are exercised in
+test_worker_redis.py.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from flask import Flask
 from tests.webapp_fixtures import MakeApp
 from webapp.config import ConfigError
 from webapp.extensions import CLEANUP_TASK, db
-from webapp.services.revocation import BACKOFF_BASE
 
 BROKER = "redis://127.0.0.1:6379/15"  # never connected to here
 
@@ -61,29 +64,9 @@ def test_beat_interval_comes_from_the_environment(worker_module: ModuleType) -> 
     assert entry["options"]["expires"] == 45.0  # a stale wake-up is dropped, not piled up
 
 
-def test_default_interval_is_a_minute(app: Flask) -> None:
-    entry = app.extensions["celery"].conf.beat_schedule["finish-disconnects"]
-    assert entry["schedule"] == timedelta(seconds=60)
-
-
 @pytest.mark.parametrize("bad", ["soon", "0", "-5", "inf"])
 def test_an_unusable_interval_stops_start_up_naming_the_variable(
     make_app: MakeApp, bad: str
 ) -> None:
     with pytest.raises(ConfigError, match="DISCONNECT_CLEANUP_INTERVAL_SECONDS"):
         make_app(DISCONNECT_CLEANUP_INTERVAL_SECONDS=bad)
-
-
-def test_delivery_settings_follow_the_reliability_notes(make_app: MakeApp) -> None:
-    conf = make_app(CELERY_BROKER_URL=BROKER).extensions["celery"].conf
-    assert conf.task_acks_late is True
-    assert conf.task_reject_on_worker_lost is True
-    assert conf.worker_prefetch_multiplier == 1
-    assert conf.accept_content == ["json"]
-    assert conf.task_serializer == conf.result_serializer == "json"
-    visibility = conf.broker_transport_options["visibility_timeout"]
-    # Longer than any run (hard limit) and any countdown we send (at most BACKOFF_BASE).
-    assert 0 < conf.task_soft_time_limit < conf.task_time_limit < visibility
-    assert visibility > BACKOFF_BASE.total_seconds()
-    assert conf.result_backend is None
-    assert conf.task_ignore_result is True

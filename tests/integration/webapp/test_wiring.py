@@ -1,9 +1,13 @@
-"""How create_app wires the outside world: clients, the mounted sandbox, Celery, limits."""
+"""How create_app wires the outside world: clients, the mounted sandbox, Celery, limits.
+
+Celery over a real broker is tested in tests/integration/celery/test_worker_redis.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -11,7 +15,12 @@ from flask.testing import FlaskClient
 
 from tests.webapp_fixtures import MakeApp, csrf_token
 from webapp.clients import SANDBOX_MOUNT_PATH, Clients, get_clients
+from webapp.database import utcnow
+from webapp.extensions import db
 from webapp.mail import CapturingMailer
+from webapp.models import OutboxJob, OutboxStatus
+from webapp.services import revocation
+from webapp.services.disconnection import schedule_cleanup
 
 
 def test_clients_are_built_from_the_config_in_sandbox_mode(app: Flask) -> None:
@@ -49,18 +58,16 @@ def test_live_mode_mounts_no_sandbox(make_app: MakeApp) -> None:
         assert get_clients().cronofy.api_base_url == "https://api.cronofy.com"
 
 
-def test_celery_runs_eagerly_without_a_broker(app: Flask) -> None:
-    conf = app.extensions["celery"].conf
-    assert conf.task_always_eager is True
-    assert conf.task_acks_late is True
-    assert conf.task_reject_on_worker_lost is True
-
-
-def test_celery_uses_the_configured_broker(make_app: MakeApp) -> None:
-    app = make_app(CELERY_BROKER_URL="redis://127.0.0.1:6379/14")
-    conf = app.extensions["celery"].conf
-    assert conf.task_always_eager is False
-    assert conf.broker_url == "redis://127.0.0.1:6379/14"
+def test_without_a_broker_scheduled_work_runs_at_once_in_process(app: Flask) -> None:
+    # The demo has no broker: the clean-up a disconnect schedules runs inline, before the
+    # countdown, instead of waiting in a queue nobody reads.
+    with app.app_context():
+        job = revocation.queue_block_deletion([])
+        job.next_attempt_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        schedule_cleanup(timedelta(minutes=5))
+        db.session.expire_all()
+        assert db.session.get(OutboxJob, job.id).status is OutboxStatus.DONE
 
 
 @pytest.mark.redis
