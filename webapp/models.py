@@ -218,6 +218,10 @@ class CalendarConnection(EncryptedTokens, Base):
     sync_cursor: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_notification_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the current grant was stored (created_at stays with the row across reconnects).
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the organisation explicitly replaced the instructor's own connection.
+    replaced_individual_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -266,6 +270,11 @@ class ServiceAccountAuthorization(Base):
     )
     error: Mapped[str | None] = mapped_column(sa.String(500))
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # The admin explicitly chose to replace the instructor's own (individual) connection;
+    # without it a callback never touches an individual connection.
+    replace_individual: Mapped[bool] = mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
     requested_at: Mapped[datetime] = _created()
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

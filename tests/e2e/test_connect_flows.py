@@ -51,7 +51,7 @@ def _connect(page: Any, app: RunningApp, mode: str, provider: str | None, label:
     _consent(page, "ada@demo.test")
     page.wait_for_url(f"{app.base_url}/calendars")
     assert "Calendar connected" in page.inner_text(".flashes")
-    granted = page.locator("dt:has-text('Access you granted') + dd").inner_text()
+    granted = page.locator("#access-mode").inner_text()
     assert granted.strip() == label
     _shot(page, f"instructor-{mode}-calendars")
 

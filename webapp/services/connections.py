@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -292,6 +293,13 @@ def _apply_grant(
 ) -> None:
     cipher = token_cipher()
     linked = grant.linking_profile
+    now = datetime.now(UTC)
+    if method is ConnectMethod.INDIVIDUAL:
+        connection.replaced_individual_at = None
+    elif connection.method is ConnectMethod.INDIVIDUAL:
+        # Only an explicit replacement gets here (callbacks refuse otherwise): say so.
+        connection.replaced_individual_at = now
+    connection.connected_at = now
     profile = next(
         (p for p in info.profiles if linked and p.profile_id == linked.profile_id),
         info.profiles[0] if info.profiles else None,

@@ -141,6 +141,13 @@ def authorize() -> ResponseReturnValue:
 def _flash_report(report: enterprise.AuthorizationReport) -> None:
     if report.requested:
         flash(f"Sent to Cronofy: {', '.join(report.requested)}.", "success")
+    if report.connected_individually:
+        flash(
+            "Connected individually (not sent; their own connection is kept, see "
+            f"“Instructors who connected their own calendar”): "
+            f"{', '.join(report.connected_individually)}.",
+            "info",
+        )
     problems = (
         ("Not valid e-mail addresses", report.invalid),
         ("Listed more than once (sent once)", report.duplicates),
@@ -174,6 +181,31 @@ def retry(authorization_id: int) -> ResponseReturnValue:
     return redirect(url_for("enterprise.index")), 303
 
 
+@bp.post("/enterprise/instructors/<int:instructor_id>/replace")
+@admin_required
+def replace_individual(instructor_id: int) -> ResponseReturnValue:
+    """The admin's explicit choice: replace an instructor's own connection (they are told)."""
+    try:
+        row = enterprise.replace_individual_connection(
+            get_clients().cronofy,
+            _cipher(),
+            admin=current_account(),
+            instructor_id=instructor_id,
+            callback_base_url=_base_url(),
+        )
+    except enterprise.AuthorizationNotFound:
+        abort(404)
+    except enterprise.EnterpriseError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("enterprise.index")), 303
+    flash(
+        f"Sent {row.email} to Cronofy. Their own connection is replaced when Cronofy answers; "
+        "they are told by e-mail.",
+        "success",
+    )
+    return redirect(url_for("enterprise.index")), 303
+
+
 @bp.route("/enterprise/disconnect", methods=["GET", "POST"])
 @admin_required
 def disconnect() -> ResponseReturnValue:
@@ -189,12 +221,22 @@ def disconnect() -> ResponseReturnValue:
     except enterprise.EnterpriseError as exc:
         flash(str(exc), "error")
         return redirect(url_for("enterprise.disconnect")), 303
-    flash(
-        f"Organisation disconnected; {result.connections_disconnected} instructor "
-        "calendar connection(s) were disconnected too.",
-        "success",
-    )
+    flash(_disconnected_message(result), "success")
     return redirect(url_for("enterprise.index")), 303
+
+
+def _disconnected_message(result: enterprise.DisconnectResult) -> str:
+    made = result.connections_disconnected
+    kept = result.individual_kept
+    return (
+        "Organisation disconnected. "
+        f"{_people(made)} connected through it {'is' if made == 1 else 'are'} now disconnected; "
+        f"{_people(kept)} who connected their own calendar keep{'s' if kept == 1 else ''} it."
+    )
+
+
+def _people(count: int) -> str:
+    return "1 instructor" if count == 1 else f"{count} instructors"
 
 
 @bp.post("/webhooks/cronofy/enterprise/<token>")
@@ -208,6 +250,7 @@ def enterprise_callback(token: str) -> ResponseReturnValue:
             raw_body=request.get_data(cache=True),
             signature=request.headers.get("Cronofy-HMAC-SHA256"),
             webhook_base_url=_base_url(),
+            mailer=get_clients().mailer,
         )
     except enterprise.InvalidSignature:
         log.warning("enterprise callback with a bad signature rejected")

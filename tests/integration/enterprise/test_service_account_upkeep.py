@@ -143,7 +143,9 @@ def test_disconnect_revokes_the_service_account_and_every_delegated_connection(
         data={"csrf_token": page_token(admin_client)},
         follow_redirects=True,
     )
-    assert "Organisation disconnected; 2 instructor" in response.get_data(as_text=True)
+    assert "2 instructors connected through it are now disconnected" in response.get_data(
+        as_text=True
+    )
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceAccount)) == 0
         count = sa.select(sa.func.count()).select_from(ServiceAccountAuthorization)

@@ -14,12 +14,15 @@ from webapp.services.enterprise.authorizations import (
     AuthorizationReport,
     authorize_instructors,
     callback_url,
+    individually_connected,
+    replace_individual_connection,
     retry_authorization,
 )
 from webapp.services.enterprise.callbacks import CallbackOutcome, receive_callback
 from webapp.services.enterprise.disconnect import DisconnectResult, disconnect_organisation
 from webapp.services.enterprise.errors import (
     AuthorizationNotFound,
+    ConnectedIndividually,
     CronofyUnreachable,
     EnterpriseConnectFailed,
     EnterpriseDataCenterMismatch,
@@ -49,6 +52,8 @@ from webapp.services.enterprise.service_tokens import (
 from webapp.services.enterprise.status import (
     AuthorizationRow,
     EnterpriseStatus,
+    IndividualConnection,
+    InstructorCalendar,
     ServiceAccountSummary,
     organisation_status,
 )
@@ -63,12 +68,15 @@ __all__ = [
     "AuthorizationReport",
     "AuthorizationRow",
     "CallbackOutcome",
+    "ConnectedIndividually",
     "CronofyUnreachable",
     "DisconnectResult",
     "EnterpriseConnectFailed",
     "EnterpriseDataCenterMismatch",
     "EnterpriseError",
     "EnterpriseStatus",
+    "IndividualConnection",
+    "InstructorCalendar",
     "InvalidEnterpriseState",
     "InvalidRecipients",
     "InvalidSignature",
@@ -82,9 +90,11 @@ __all__ = [
     "callback_url",
     "complete_connect",
     "disconnect_organisation",
+    "individually_connected",
     "organisation_status",
     "parse_recipients",
     "receive_callback",
+    "replace_individual_connection",
     "retry_authorization",
     "service_access_token",
     "start_connect",

@@ -16,6 +16,7 @@ from webapp.models import (
     AuthorizationStatus,
     CalendarConnection,
     ConnectionStatus,
+    ConnectMethod,
     Role,
     ServiceAccount,
     ServiceAccountAuthorization,
@@ -25,6 +26,7 @@ from webapp.security import TokenCipher, new_state_token, token_digest
 from webapp.services import audit
 from webapp.services.enterprise.errors import (
     AuthorizationNotFound,
+    ConnectedIndividually,
     EnterpriseError,
     OrganisationNotConnected,
     ServiceAccountReconnectRequired,
@@ -49,6 +51,7 @@ class AuthorizationReport:
     duplicates: tuple[str, ...]
     unknown: tuple[str, ...]
     already_connected: tuple[str, ...]
+    connected_individually: tuple[str, ...]
     not_sent: tuple[str, ...]
 
 
@@ -77,26 +80,38 @@ def authorize_instructors(
     recipients: Recipients,
     callback_base_url: str,
 ) -> AuthorizationReport:
-    """Authorize this organisation's instructors by e-mail, in batches of at most 50."""
+    """Authorize this organisation's instructors by e-mail, in batches of at most 50.
+
+    Instructors who connected their own calendar are skipped and listed: only
+    ``replace_individual_connection`` (the admin's explicit choice) replaces such a connection.
+    """
     account = organisation_account(admin.organisation_id)
     instructors = _instructors_by_email(admin.organisation_id, recipients.valid)
+    own = individually_connected({user.id for user in instructors.values()})
     existing = _existing(account.id, recipients.valid)
     unknown: list[str] = []
     connected: list[str] = []
+    individual: list[str] = []
     to_send: list[ServiceAccountAuthorization] = []
     for email in recipients.valid:
         if email not in instructors:
             unknown.append(email)
+        elif instructors[email].id in own:
+            individual.append(email)
         elif email in existing and is_connected(existing[email]):
             connected.append(email)
         else:
             row = existing.get(email) or _new_row(account, instructors[email])
             to_send.append(row)
-    not_sent = _send(cronofy, cipher, account, to_send, callback_base_url)
+    not_sent = _send(cronofy, cipher, account, to_send, callback_base_url, replace=False)
     audit.record(
         "enterprise.authorizations_requested",
         actor=admin,
-        details={"sent": len(to_send) - len(not_sent), "unknown": len(unknown)},
+        details={
+            "sent": len(to_send) - len(not_sent),
+            "unknown": len(unknown),
+            "connected_individually": len(individual),
+        },
     )
     db.session.commit()
     return AuthorizationReport(
@@ -105,6 +120,7 @@ def authorize_instructors(
         duplicates=recipients.duplicates,
         unknown=tuple(unknown),
         already_connected=tuple(connected),
+        connected_individually=tuple(individual),
         not_sent=tuple(not_sent),
     )
 
@@ -117,7 +133,11 @@ def retry_authorization(
     authorization_id: int,
     callback_base_url: str,
 ) -> ServiceAccountAuthorization:
-    """Send one pending or failed authorization again, with a fresh callback token."""
+    """Send one failed authorization again, with a fresh callback token.
+
+    An instructor who has meanwhile connected their own calendar is not sent again unless
+    this authorization was an explicit replacement (ConnectedIndividually).
+    """
     row = db.session.scalar(
         sa.select(ServiceAccountAuthorization)
         .join(ServiceAccount, ServiceAccount.id == ServiceAccountAuthorization.service_account_id)
@@ -131,10 +151,64 @@ def retry_authorization(
     account = organisation_account(admin.organisation_id)
     if is_connected(row):
         return row
-    _send(cronofy, cipher, account, [row], callback_base_url)
+    own = individually_connected({row.user_id} if row.user_id is not None else set())
+    if own and not row.replace_individual:
+        raise ConnectedIndividually(
+            f"{row.email} connected their own calendar. Replace it explicitly if you must."
+        )
+    _send(cronofy, cipher, account, [row], callback_base_url, replace=row.replace_individual)
     audit.record("enterprise.authorization_retried", actor=admin, target=row.email)
     db.session.commit()
     return row
+
+
+def replace_individual_connection(
+    cronofy: CronofyClient,
+    cipher: TokenCipher,
+    *,
+    admin: User,
+    instructor_id: int,
+    callback_base_url: str,
+) -> ServiceAccountAuthorization:
+    """The admin's explicit choice: authorize an instructor even over their own connection.
+
+    When Cronofy's callback arrives the instructor's connection becomes the organisation's,
+    and the instructor is told by e-mail and on their calendar page.
+    """
+    account = organisation_account(admin.organisation_id)
+    user = db.session.scalar(
+        sa.select(User).where(
+            User.id == instructor_id,
+            User.organisation_id == admin.organisation_id,
+            User.role == Role.INSTRUCTOR,
+        )
+    )
+    if user is None:
+        raise AuthorizationNotFound("There is no such instructor in your organisation.")
+    row = _existing(account.id, [user.email]).get(user.email) or _new_row(account, user)
+    not_sent = _send(cronofy, cipher, account, [row], callback_base_url, replace=True)
+    audit.record(
+        "enterprise.replace_individual_requested",
+        actor=admin,
+        target=user.email,
+        details={"sent": not not_sent},
+    )
+    db.session.commit()
+    return row
+
+
+def individually_connected(user_ids: set[int]) -> set[int]:
+    """Which of these users hold a connection they made themselves (Individual Connect)."""
+    if not user_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(CalendarConnection.user_id).where(
+                CalendarConnection.user_id.in_(sorted(user_ids)),
+                CalendarConnection.method == ConnectMethod.INDIVIDUAL,
+            )
+        )
+    )
 
 
 def is_connected(row: ServiceAccountAuthorization) -> bool:
@@ -187,9 +261,11 @@ def _send(
     account: ServiceAccount,
     rows: list[ServiceAccountAuthorization],
     base_url: str,
+    *,
+    replace: bool,
 ) -> list[str]:
     """Give each row a fresh callback token, commit, then send; return e-mails not sent."""
-    tokens = _prepare(rows)
+    tokens = _prepare(rows, replace=replace)
     # Committed before sending: Cronofy may call back before this request finishes.
     db.session.commit()
     not_sent: list[str] = []
@@ -215,7 +291,7 @@ def _send(
     return not_sent
 
 
-def _prepare(rows: list[ServiceAccountAuthorization]) -> dict[int, str]:
+def _prepare(rows: list[ServiceAccountAuthorization], *, replace: bool) -> dict[int, str]:
     now = datetime.now(UTC)
     tokens: list[str] = []
     for row in rows:
@@ -223,6 +299,7 @@ def _prepare(rows: list[ServiceAccountAuthorization]) -> dict[int, str]:
         tokens.append(token)
         row.state_hash = token_digest(token)
         row.status = AuthorizationStatus.PENDING
+        row.replace_individual = replace
         row.error = None
         row.attempts = (row.attempts or 0) + 1
         row.requested_at = now

@@ -23,8 +23,10 @@ from cronofy_client import (
     parse_callback,
 )
 from webapp.extensions import db
+from webapp.mail import Mailer, MailError, OutgoingMail
 from webapp.models import (
     AuthorizationStatus,
+    CalendarConnection,
     ConnectMethod,
     Role,
     ServiceAccount,
@@ -44,6 +46,9 @@ from webapp.services.enterprise.errors import (
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 500
+CONNECTED_INDIVIDUALLY = (
+    "connected_individually: the instructor connected their own calendar, which was kept"
+)
 
 
 class CallbackOutcome(StrEnum):
@@ -61,8 +66,13 @@ def receive_callback(
     raw_body: bytes,
     signature: str | None,
     webhook_base_url: str,
+    mailer: Mailer,
 ) -> CallbackOutcome:
-    """Verify, match by path token, then connect the instructor or record Cronofy's error."""
+    """Verify, match by path token, then connect the instructor or record Cronofy's error.
+
+    An instructor's own (individual) connection is replaced only when the admin asked for
+    exactly that; the instructor is then told by e-mail.
+    """
     if not cronofy.webhook_verifier().verify(raw_body, signature):
         raise InvalidSignature("Cronofy-HMAC-SHA256 does not match the body")
     row = db.session.scalar(
@@ -79,9 +89,7 @@ def receive_callback(
         return CallbackOutcome.IGNORED
     if not result.succeeded or not result.code:
         return _record_failure(row, _cronofy_error(result))
-    return _connect(
-        cronofy, row, result.code, callback_url(webhook_base_url, token), webhook_base_url
-    )
+    return _connect(cronofy, mailer, row, result.code, webhook_base_url, token)
 
 
 def _parse(raw_body: bytes) -> EnterpriseConnectCallback:
@@ -103,18 +111,22 @@ def _cronofy_error(result: EnterpriseConnectCallback) -> str:
 
 def _connect(
     cronofy: CronofyClient,
+    mailer: Mailer,
     row: ServiceAccountAuthorization,
     code: str,
-    redirect_uri: str,
     webhook_base_url: str,
+    token: str,
 ) -> CallbackOutcome:
     user = _instructor(row)
     if user is None:
         return _record_failure(row, "instructor_gone: the instructor no longer exists here")
+    replacing = _has_own_connection(user)
+    if replacing and not row.replace_individual:
+        return _record_failure(row, CONNECTED_INDIVIDUALLY)
     account = db.session.get(ServiceAccount, row.service_account_id)
     data_center = account.data_center if account else str(cronofy.data_center)
     try:
-        grant = cronofy.exchange_code(code, redirect_uri=redirect_uri)
+        grant = cronofy.exchange_code(code, redirect_uri=callback_url(webhook_base_url, token))
     except CronofyInvalidGrant:
         return _code_rejected(row)
     except CronofyUnavailable:
@@ -140,6 +152,8 @@ def _connect(
             return CallbackOutcome.IGNORED
         return _record_failure(fresh, f"connect_failed: {exc}")
     log.info("authorization %s connected instructor %s", row.id, user.id)
+    if replacing:
+        _tell_instructor_replaced(mailer, user.email, webhook_base_url)
     return CallbackOutcome.AUTHORIZED
 
 
@@ -149,6 +163,32 @@ def _instructor(row: ServiceAccountAuthorization) -> User | None:
     if user is None or account is None or user.role is not Role.INSTRUCTOR:
         return None
     return user if user.organisation_id == account.organisation_id else None
+
+
+def _has_own_connection(user: User) -> bool:
+    method = db.session.scalar(
+        sa.select(CalendarConnection.method).where(CalendarConnection.user_id == user.id)
+    )
+    return method is ConnectMethod.INDIVIDUAL
+
+
+def _tell_instructor_replaced(mailer: Mailer, email: str, base_url: str) -> None:
+    """E-mail the instructor whose own connection the organisation replaced; never raises."""
+    body = (
+        "Your organisation's administrator connected your calendar through the organisation's "
+        "Enterprise Connect. It replaces the calendar connection you had set up yourself.\n\n"
+        "Bookings and availability now use the organisation's connection. If the organisation "
+        "disconnects, your calendar is disconnected too.\n\n"
+        "See the details, or connect your own calendar again, at "
+        f"{base_url.rstrip('/')}/calendars\n"
+    )
+    message = OutgoingMail(
+        to=email, subject="Your organisation now manages your calendar connection", body=body
+    )
+    try:
+        mailer.send(message)
+    except MailError:
+        log.exception("could not e-mail the replacement notice to an instructor")
 
 
 def _code_rejected(row: ServiceAccountAuthorization) -> CallbackOutcome:

@@ -1,4 +1,8 @@
-"""Disconnecting an organisation: revoke the service account and every delegated connection."""
+"""Disconnecting an organisation: revoke the service account and every delegated connection.
+
+Connections instructors made themselves (Individual Connect) are never touched: only rows
+with ``method == enterprise`` are disconnected.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class DisconnectResult:
 
     connections_disconnected: int
     authorizations_removed: int
+    individual_kept: int
 
 
 def disconnect_organisation(
@@ -56,11 +61,15 @@ def disconnect_organisation(
     result = DisconnectResult(
         connections_disconnected=len(connection_ids),
         authorizations_removed=int(getattr(removed, "rowcount", 0) or 0),
+        individual_kept=_count_individual(admin.organisation_id),
     )
     audit.record(
         "enterprise.disconnected",
         actor=admin,
-        details={"connections": result.connections_disconnected},
+        details={
+            "connections": result.connections_disconnected,
+            "individual_kept": result.individual_kept,
+        },
     )
     db.session.commit()
     log.info("organisation %s disconnected its service account", admin.organisation_id)
@@ -90,15 +99,21 @@ def _revoke_service_account(
         log.warning("service account revoke answered %s; treating it as revoked", exc.status)
 
 
-def _delegated_connection_ids(organisation_id: int) -> list[int]:
+def _connection_ids(organisation_id: int, method: ConnectMethod) -> list[int]:
     return list(
         db.session.scalars(
             sa.select(CalendarConnection.id)
             .join(User, User.id == CalendarConnection.user_id)
-            .where(
-                User.organisation_id == organisation_id,
-                CalendarConnection.method == ConnectMethod.ENTERPRISE,
-            )
+            .where(User.organisation_id == organisation_id, CalendarConnection.method == method)
             .order_by(CalendarConnection.id)
         )
     )
+
+
+def _delegated_connection_ids(organisation_id: int) -> list[int]:
+    """Only the connections the organisation made; individual ones belong to the instructor."""
+    return _connection_ids(organisation_id, ConnectMethod.ENTERPRISE)
+
+
+def _count_individual(organisation_id: int) -> int:
+    return len(_connection_ids(organisation_id, ConnectMethod.INDIVIDUAL))

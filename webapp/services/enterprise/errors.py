@@ -7,7 +7,8 @@ EnterpriseError
  ├── OrganisationNotConnected the organisation has no service account
  ├── ServiceAccountReconnectRequired  the service account's grant is dead
  ├── CronofyUnreachable       Cronofy could not be asked right now; nothing was changed
- ├── AuthorizationNotFound    no such authorization in this organisation
+ ├── AuthorizationNotFound    no such authorization (or instructor) in this organisation
+ ├── ConnectedIndividually    the instructor connected their own calendar; replace it explicitly
  ├── InvalidRecipients        the pasted list or CSV cannot be read
  ├── InvalidSignature         a callback's Cronofy-HMAC-SHA256 does not verify
  └── MalformedEnterpriseCallback  a verified callback is not an Enterprise Connect result
@@ -46,6 +47,10 @@ class CronofyUnreachable(EnterpriseError):
 
 class AuthorizationNotFound(EnterpriseError):
     """No such authorization in the admin's organisation."""
+
+
+class ConnectedIndividually(EnterpriseError):
+    """The instructor connected their own calendar; only an explicit replacement touches it."""
 
 
 class InvalidRecipients(EnterpriseError):

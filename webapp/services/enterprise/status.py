@@ -13,6 +13,7 @@ from webapp.models import (
     AuthorizationStatus,
     CalendarConnection,
     ConnectionStatus,
+    ConnectMethod,
     ServiceAccount,
     ServiceAccountAuthorization,
     User,
@@ -32,6 +33,27 @@ class ServiceAccountSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class InstructorCalendar:
+    """An instructor's calendar connection as the admin sees it (no tokens, no calendars)."""
+
+    method: ConnectMethod
+    access_mode: AccessMode
+    provider_name: str | None
+    status: ConnectionStatus
+    connected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IndividualConnection:
+    """An instructor who connected their own calendar (Enterprise Connect leaves it alone)."""
+
+    user_id: int
+    email: str
+    name: str
+    calendar: InstructorCalendar
+
+
+@dataclass(frozen=True, slots=True)
 class AuthorizationRow:
     """One line of the status table."""
 
@@ -39,27 +61,32 @@ class AuthorizationRow:
     email: str
     instructor_name: str
     status: AuthorizationStatus
-    connection_status: ConnectionStatus | None
+    connection: InstructorCalendar | None
     error: str | None
     attempts: int
     requested_at: datetime
     completed_at: datetime | None
+    user_id: int | None = None
+
+    @property
+    def individually_connected(self) -> bool:
+        """The instructor's calendar is their own connection, which this row never touches."""
+        return self.connection is not None and self.connection.method is ConnectMethod.INDIVIDUAL
 
     @property
     def label(self) -> str:
-        """pending / connected / failed, as the admin reads it."""
+        """pending / connected / connected individually / disconnected / failed."""
+        if self.individually_connected:
+            return "connected individually"
         if self.status is AuthorizationStatus.AUTHORIZED:
-            return (
-                "connected"
-                if self.connection_status is ConnectionStatus.CONNECTED
-                else ("disconnected")
-            )
+            live = self.connection and self.connection.status is ConnectionStatus.CONNECTED
+            return "connected" if live else "disconnected"
         return self.status.value
 
     @property
     def retryable(self) -> bool:
-        """Pending and failed authorizations can be sent again."""
-        return self.status is not AuthorizationStatus.AUTHORIZED or self.label == "disconnected"
+        """Only a failure (or a connection lost since) is worth sending again."""
+        return self.label in ("failed", "disconnected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +95,7 @@ class EnterpriseStatus:
 
     account: ServiceAccountSummary | None
     authorizations: tuple[AuthorizationRow, ...]
+    individual: tuple[IndividualConnection, ...] = ()
 
     @property
     def pending(self) -> int:
@@ -80,8 +108,9 @@ def organisation_status(organisation_id: int) -> EnterpriseStatus:
     account = db.session.scalar(
         sa.select(ServiceAccount).where(ServiceAccount.organisation_id == organisation_id)
     )
+    individual = _individual_connections(organisation_id)
     if account is None:
-        return EnterpriseStatus(account=None, authorizations=())
+        return EnterpriseStatus(account=None, authorizations=(), individual=individual)
     summary = ServiceAccountSummary(
         access_mode=account.access_mode,
         provider_name=account.provider_name,
@@ -91,7 +120,7 @@ def organisation_status(organisation_id: int) -> EnterpriseStatus:
         data_center=account.data_center,
     )
     query = (
-        sa.select(ServiceAccountAuthorization, User, CalendarConnection.status)
+        sa.select(ServiceAccountAuthorization, User, CalendarConnection)
         .outerjoin(User, User.id == ServiceAccountAuthorization.user_id)
         .outerjoin(CalendarConnection, CalendarConnection.user_id == User.id)
         .where(ServiceAccountAuthorization.service_account_id == account.id)
@@ -105,12 +134,41 @@ def organisation_status(organisation_id: int) -> EnterpriseStatus:
             email=auth.email,
             instructor_name=user.name if user else "",
             status=auth.status,
-            connection_status=connection_status,
+            connection=_calendar(connection) if connection else None,
             error=auth.error,
             attempts=auth.attempts,
             requested_at=auth.requested_at,
             completed_at=auth.completed_at,
+            user_id=auth.user_id,
         )
-        for auth, user, connection_status in db.session.execute(query).all()
+        for auth, user, connection in db.session.execute(query).all()
     )
-    return EnterpriseStatus(account=summary, authorizations=rows)
+    return EnterpriseStatus(account=summary, authorizations=rows, individual=individual)
+
+
+def _calendar(connection: CalendarConnection) -> InstructorCalendar:
+    return InstructorCalendar(
+        method=connection.method,
+        access_mode=connection.access_mode,
+        provider_name=connection.provider_name,
+        status=connection.status,
+        connected_at=connection.connected_at or connection.created_at,
+    )
+
+
+def _individual_connections(organisation_id: int) -> tuple[IndividualConnection, ...]:
+    query = (
+        sa.select(User, CalendarConnection)
+        .join(CalendarConnection, CalendarConnection.user_id == User.id)
+        .where(
+            User.organisation_id == organisation_id,
+            CalendarConnection.method == ConnectMethod.INDIVIDUAL,
+        )
+        .order_by(User.email)
+    )
+    return tuple(
+        IndividualConnection(
+            user_id=user.id, email=user.email, name=user.name, calendar=_calendar(connection)
+        )
+        for user, connection in db.session.execute(query).all()
+    )
