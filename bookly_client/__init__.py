@@ -27,9 +27,11 @@ from bookly_client.gateway.changes import fingerprint
 from bookly_client.models import (
     Appointment,
     AppointmentChange,
+    AvailabilityData,
     Booking,
     Break,
     BusyBlock,
+    BusyInterval,
     ChangeBatch,
     ChangeKind,
     CompatibilityReport,
@@ -41,6 +43,8 @@ from bookly_client.models import (
     Reconciliation,
     Service,
     ServiceOffer,
+    SlotRules,
+    StaffAvailability,
     StaffMember,
     StaffSchedule,
     TimeWindow,
@@ -48,12 +52,14 @@ from bookly_client.models import (
 )
 
 __all__ = [
-    "Appointment", "AppointmentChange", "BooklyError", "BooklyGateway", "BooklyUnavailable",
-    "Booking", "Break", "BusyBlock", "ChangeBatch", "ChangeKind", "CompatibilityReport",
+    "Appointment", "AppointmentChange", "AvailabilityData", "BooklyError", "BooklyGateway",
+    "BooklyUnavailable", "Booking", "Break", "BusyBlock", "BusyInterval", "ChangeBatch",
+    "ChangeKind", "CompatibilityReport",
     "CustomerAppointment", "CustomerDetails", "DayOff", "ForeignRow", "IncompatibleSchema",
     "InvalidCustomer", "LogEntry", "NaiveDatetime", "NotFound", "Occupancy",
     "OutsideWorkingHours", "Reconciliation", "ReferenceConflict", "Service", "ServiceNotOffered",
-    "ServiceOffer", "SiteTimeZoneError", "SlotConflict", "StaffMember", "StaffSchedule",
+    "ServiceOffer", "SiteTimeZoneError", "SlotConflict", "SlotRules", "StaffAvailability",
+    "StaffMember", "StaffSchedule",
     "TimeWindow", "UnknownAppointment", "UnknownService", "UnknownStaff", "UnrepresentableTime",
     "ValidationError", "WorkingDay", "fingerprint",
 ]  # fmt: skip

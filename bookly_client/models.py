@@ -8,6 +8,8 @@ from datetime import date as Date
 from decimal import Decimal
 from enum import StrEnum
 
+from bookly_client.timezone import LocalZone
+
 
 class Occupancy(StrEnum):
     """Whether an appointment blocks the staff member's time, as Bookly's slot finder decides."""
@@ -286,3 +288,56 @@ class CompatibilityReport:
     table_prefix: str
     warnings: tuple[str, ...] = ()
     staff_with_own_sync: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRules:
+    """How Bookly's booking form cuts one service into slots on this site.
+
+    ``slot_length`` is the grid step (counted from the start of each working range);
+    paddings are the service's own (Bookly applies them only with Pro active, else zero);
+    ``min_notice`` and ``max_days`` are the minimum time prior to booking and the horizon in
+    days, counted from the site's local today (``site_zone``).
+    """
+
+    service_id: int
+    duration: timedelta
+    slot_length: timedelta
+    padding_before: timedelta
+    padding_after: timedelta
+    min_notice: timedelta
+    max_days: int
+    site_zone: LocalZone
+
+
+@dataclass(frozen=True, slots=True)
+class BusyInterval:
+    """A busy appointment's effective time and its own service padding (zero without Pro)."""
+
+    start: datetime
+    end: datetime
+    padding_before: timedelta = timedelta(0)
+    padding_after: timedelta = timedelta(0)
+
+    @property
+    def padded(self) -> TimeWindow:
+        """The time the appointment blocks, its padding included."""
+        return TimeWindow(self.start - self.padding_before, self.end + self.padding_after)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAvailability:
+    """What the slot finder needs of one staff member: hours in ``zone`` and busy time."""
+
+    staff_id: int
+    zone: LocalZone
+    schedule: StaffSchedule
+    busy: tuple[BusyInterval, ...]  # busy appointments, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityData:
+    """Everything availability reads from Bookly for one service, some staff and a window."""
+
+    rules: SlotRules
+    staff: tuple[StaffAvailability, ...]  # only staff members offering the service

@@ -8,9 +8,10 @@ from bookly_client.models import StaffSchedule, TimeWindow, WorkingDay
 from bookly_client.timezone import LocalZone
 
 
-def _day_segments(
+def day_segments(
     day: date, start: timedelta, end: timedelta, hours: WorkingDay
 ) -> list[tuple[datetime, datetime]]:
+    """Naive local working segments of one day: the hours minus the breaks, in order."""
     midnight = datetime.combine(day, time())
     segments = [(midnight + start, midnight + end)]
     for brk in sorted(hours.breaks, key=lambda b: b.start):
@@ -50,7 +51,7 @@ def working_windows(
     while day <= last:
         hours = schedule.day(day)
         if hours and hours.start is not None and hours.end and not schedule.is_day_off(day):
-            for seg_start, seg_end in _day_segments(day, hours.start, hours.end, hours):
+            for seg_start, seg_end in day_segments(day, hours.start, hours.end, hours):
                 utc = TimeWindow(zone.to_utc(seg_start), zone.to_utc(seg_end))
                 clipped = TimeWindow(max(utc.start, window.start), min(utc.end, window.end))
                 if clipped.start < clipped.end:

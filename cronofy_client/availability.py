@@ -104,7 +104,10 @@ def run_query(
         log.info("Availability query split into %d requests", len(batches))
     merged: list[AvailableInterval] = []
     for batch in batches:
-        found = parse_response(query, post(query.to_json(batch)))
+        body = query.to_json(batch)
+        if body is None:  # no member can be free in this part of the window
+            continue
+        found = parse_response(query, post(body))
         merged = merge_intervals([*merged, *found], join_touching=join)
         # Batches are in time order, so once more than max_results are held the first
         # max_results can no longer change (a later period could only extend the last one).

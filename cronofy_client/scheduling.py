@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -50,6 +50,20 @@ class AvailabilityMember:
     availability_rule_ids: tuple[str, ...] = ()
     available_periods: tuple[Period, ...] = ()
 
+    def within(self, span: Period) -> AvailabilityMember | None:
+        """This member for one request covering ``span``: its own available periods clipped
+        to the span (None when it has periods but none there, so it cannot be free)."""
+        if not self.available_periods:
+            return self
+        clipped = tuple(
+            Period(max(p.start, span.start), min(p.end, span.end))
+            for p in self.available_periods
+            if p.start < span.end and span.start < p.end
+        )
+        if not clipped:
+            return None
+        return replace(self, available_periods=clipped)
+
     def to_json(self) -> JsonObject:
         """Wire form of a member."""
         body: JsonObject = {"sub": self.sub}
@@ -70,6 +84,15 @@ class ParticipantGroup:
 
     members: tuple[AvailabilityMember, ...]
     required: Required = "all"
+
+    def within(self, span: Period) -> ParticipantGroup | None:
+        """The group for one request covering ``span``; None when it cannot be satisfied."""
+        members = tuple(m for m in (m.within(span) for m in self.members) if m is not None)
+        needed = len(self.members) if self.required == "all" else self.required
+        if len(members) < needed:
+            return None
+        required: Required = "all" if self.required == "all" else min(self.required, len(members))
+        return ParticipantGroup(members, required)
 
     def to_json(self) -> JsonObject:
         """Wire form of a participant group."""
@@ -108,10 +131,19 @@ class AvailabilityQuery:
         """Every participant group, whichever way they were given."""
         return self.groups or (ParticipantGroup(self.members, self.required),)
 
-    def to_json(self, periods: tuple[Period, ...]) -> JsonObject:
-        """Request body for the given (already split) query periods."""
+    def to_json(self, periods: tuple[Period, ...]) -> JsonObject | None:
+        """Request body for the given (already split) query periods.
+
+        Members' own ``available_periods`` are clipped to these periods' span (a long query
+        is split into several requests, each within Cronofy's period limits); None when some
+        group can have nobody free in that span, so the request need not be sent.
+        """
+        span = Period(min(p.start for p in periods), max(p.end for p in periods))
+        groups = [g.within(span) for g in self.participant_groups]
+        if any(g is None for g in groups):
+            return None
         body: JsonObject = {
-            "participants": [g.to_json() for g in self.participant_groups],
+            "participants": [g.to_json() for g in groups if g is not None],
             "required_duration": minutes(self.required_duration),
             self.periods_key: [p.to_json() for p in periods],
             "response_format": self.response_format,

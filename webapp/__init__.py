@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from webapp.availability_cache import build_availability_cache
 from webapp.clients import SANDBOX_MOUNT_PATH, Clients, build_clients, build_sandbox_app
 from webapp.config import build_config
 from webapp.extensions import csrf, db, init_celery, limiter, login_manager, migrate
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clients: Clients | No
     _init_extensions(app)
     app.extensions["token_cipher"] = TokenCipher(app.config["TOKEN_ENCRYPTION_KEYS"])
     app.extensions["clients"] = clients if clients is not None else build_clients(app.config)
+    app.extensions["availability_cache"] = build_availability_cache(app.config)
     _register_blueprints(app)
     install_security_headers(app, cronofy_app_url=_cronofy_app_url(app))
     if app.config["CRONOFY_SANDBOX"] and app.config["SANDBOX_MOUNT"]:

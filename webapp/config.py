@@ -72,6 +72,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("MAIL_FROM", "Calendar bridge <no-reply@localhost>", "sender of our e-mails"),
     EnvVar("RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage (redis://... to share)"),
     EnvVar("TRUSTED_PROXY_HOPS", "0", "reverse proxies in front of the app (X-Forwarded-*)"),
+    EnvVar("AVAILABILITY_CACHE_URL", None, "Redis URL shared by all processes; unset: in-process"),
+    EnvVar("AVAILABILITY_CACHE_SECONDS", "60", "how long a computed availability view is reused"),
     EnvVar("LOG_LEVEL", "INFO", "root log level"),
     EnvVar("INSTANCE_PATH", None, "folder for SQLite files and demo secrets (default instance/)"),
 )

@@ -9,10 +9,11 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bookly_client.connection import make_engine
-from bookly_client.gateway import amend, blocks, bookings, changes, compat, reads
+from bookly_client.gateway import amend, availability, blocks, bookings, changes, compat, reads
 from bookly_client.gateway.context import GatewayContext, utc_now
 from bookly_client.models import (
     Appointment,
+    AvailabilityData,
     Booking,
     BusyBlock,
     ChangeBatch,
@@ -20,6 +21,7 @@ from bookly_client.models import (
     CustomerDetails,
     Reconciliation,
     Service,
+    SlotRules,
     StaffMember,
     StaffSchedule,
     TimeWindow,
@@ -92,6 +94,27 @@ class BooklyGateway:
     ) -> list[Appointment]:
         """Appointments overlapping the window, classified busy/free the way Bookly does."""
         return reads.list_appointments(self._ctx, start, end, staff_ids=staff_ids)
+
+    def availability_data(
+        self,
+        service_id: int,
+        start: datetime,
+        end: datetime,
+        *,
+        staff_ids: Sequence[int] | None = None,
+    ) -> AvailabilityData:
+        """Slot rules, hours, days off and busy time for the staff offering a service (one read)."""
+        return availability.read_availability(
+            self._ctx, service_id, start, end, staff_ids=staff_ids
+        )
+
+    def slot_rules(self, service_id: int) -> SlotRules:
+        """How Bookly cuts a service into slots (grid, paddings, notice, horizon)."""
+        return availability.read_slot_rules(self._ctx, service_id)
+
+    def now(self) -> datetime:
+        """The gateway's clock (aware UTC): what "now" is for notice and horizon."""
+        return self._ctx.now()
 
     def create_booking(
         self,

@@ -16,6 +16,7 @@ from cronofy_client import Calendar, CronofyClient, CronofyError, Profile, UserI
 from webapp.extensions import db
 from webapp.models import CalendarConnection, ConnectionStatus, User
 from webapp.services import audit
+from webapp.services.availability.cache import AvailabilityCache
 from webapp.services.connection_errors import (
     CalendarUnavailable,
     InvalidChoice,
@@ -176,9 +177,16 @@ def choose_write_calendar(cronofy: CronofyClient, *, user: User, calendar_id: st
 
 
 def set_conflict_calendars(
-    cronofy: CronofyClient, *, user: User, calendar_ids: Sequence[str]
+    cronofy: CronofyClient,
+    *,
+    user: User,
+    calendar_ids: Sequence[str],
+    availability_cache: AvailabilityCache | None = None,
 ) -> int:
-    """Set which of the user's calendars count for conflicts; return how many."""
+    """Set which of the user's calendars count for conflicts; return how many.
+
+    The user's cached availability is dropped: it was computed with the old calendars.
+    """
     connection = _require_connection(user)
     known = {c.calendar_id for c in _live_calendars(cronofy, connection)}
     chosen = sorted(set(calendar_ids))
@@ -192,4 +200,6 @@ def set_conflict_calendars(
         details={"count": len(chosen)},
     )
     db.session.commit()
+    if availability_cache is not None:
+        availability_cache.drop([user.id])
     return len(chosen)

@@ -28,6 +28,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import CalendarConnection, ConnectionStatus, InboundNotification
 from webapp.security import token_digest
+from webapp.services.availability.cache import AvailabilityCache
 from webapp.services.connection_health import (
     StatusReason,
     email_instructor,
@@ -51,9 +52,18 @@ class PushOutcome(StrEnum):
 
 
 def receive_push(
-    cronofy: CronofyClient, *, path_token: str, raw_body: bytes, signature: str | None
+    cronofy: CronofyClient,
+    *,
+    path_token: str,
+    raw_body: bytes,
+    signature: str | None,
+    availability_cache: AvailabilityCache | None = None,
 ) -> PushOutcome:
-    """Handle one push delivery to /webhooks/cronofy/<token>; commits at most once."""
+    """Handle one push delivery to /webhooks/cronofy/<token>; commits at most once.
+
+    Any stored notification drops the instructor's cached availability: their calendar (or
+    its connection) changed, so the next view asks Cronofy again.
+    """
     if not cronofy.webhook_verifier().verify(raw_body, signature):
         log.warning("push with a bad signature rejected")
         return PushOutcome.REJECTED
@@ -76,6 +86,8 @@ def receive_push(
             db.session.connection(), connection.id, StatusReason.PROFILE_DISCONNECTED
         )
     db.session.commit()
+    if availability_cache is not None:
+        availability_cache.drop([connection.user_id])
     if newly_disconnected:
         email_instructor(connection.id, StatusReason.PROFILE_DISCONNECTED)
     log.info("push %s accepted for connection id=%s", kind, connection.id)

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from cronofy_client import Provider, provider_label
 from webapp.access import current_account, instructor_required
+from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.extensions import limiter
 from webapp.models import AccessMode
@@ -191,6 +192,7 @@ def set_conflict_calendars() -> ResponseReturnValue:
             get_clients().cronofy,
             user=current_account(),
             calendar_ids=request.form.getlist("calendar_ids"),
+            availability_cache=get_availability_cache(),
         )
     except connections.CalendarConnectionError as exc:
         return _settings_problem("Calendars not changed", exc)

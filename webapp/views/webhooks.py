@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, request
 from flask.typing import ResponseReturnValue
 
 from cronofy_client import HMAC_HEADER
+from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.extensions import csrf, limiter
 from webapp.services.push_inbox import PushOutcome, receive_push
@@ -40,5 +41,6 @@ def cronofy_push(token: str) -> ResponseReturnValue:
         path_token=token,
         raw_body=raw_body,
         signature=request.headers.get(HMAC_HEADER),
+        availability_cache=get_availability_cache(),
     )
     return Response(b"", status=_STATUS[outcome])

@@ -1,0 +1,227 @@
+"""The narrow read behind availability: one connection, a handful of set-based queries.
+
+Reads only what Bookly's slot finder uses for one service and some staff members: the slot
+options, the service, who offers it, weekly hours with breaks, days off and the busy time of
+appointments (start, effective end and their own service padding). No customer rows are
+loaded: an appointment is busy when it has no customer rows (a block) or any busy one,
+exactly the finder's ``ca.status IN (busy) OR ca.status IS NULL``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bookly_client.connection import reading
+from bookly_client.errors import UnknownService
+from bookly_client.gateway.appointments import DST_MARGIN
+from bookly_client.gateway.context import GatewayContext, staff_zone
+from bookly_client.models import (
+    AvailabilityData,
+    Break,
+    BusyInterval,
+    DayOff,
+    SlotRules,
+    StaffAvailability,
+    StaffSchedule,
+    TimeWindow,
+    WorkingDay,
+)
+from bookly_client.site import SiteSettings
+from bookly_client.sqltypes import EffectiveEnd
+from bookly_client.tables import BooklyTables
+from bookly_client.timezone import LocalZone, require_aware
+
+DAY = timedelta(days=1)
+# Appointments are fetched this far around the window: paddings and the DST margin.
+FETCH_MARGIN = DAY
+
+
+def slot_rules(settings: SiteSettings, service: Any) -> SlotRules:
+    """The finder's rules for a service row (slot length, paddings, notice, horizon)."""
+    duration = timedelta(seconds=int(service.duration or 0))
+    options = settings.slots
+    raw = str(service.slot_length or "default")
+    if raw == "as_service_duration" or (raw == "default" and options.duration_as_slot_length):
+        step = duration
+    elif raw.isdigit():
+        step = timedelta(seconds=int(raw))
+    else:
+        step = timedelta(minutes=options.time_slot_minutes)
+    pro = settings.pro_active
+    if pro and service.min_time_prior_booking is not None:
+        notice = timedelta(seconds=int(service.min_time_prior_booking))
+    else:
+        notice = timedelta(hours=options.min_prior_booking_hours)
+    return SlotRules(
+        service_id=int(service.id),
+        duration=duration,
+        slot_length=min(max(step, timedelta(minutes=1)), DAY),
+        padding_before=timedelta(seconds=int(service.padding_left or 0) if pro else 0),
+        padding_after=timedelta(seconds=int(service.padding_right or 0) if pro else 0),
+        min_notice=notice,
+        max_days=options.max_days_for_booking,
+        site_zone=settings.zone,
+    )
+
+
+def _service_row(conn: sa.Connection, t: BooklyTables, service_id: int) -> Any:
+    s = t.services
+    row = conn.execute(
+        sa.select(
+            s.c.id, s.c.duration, s.c.slot_length, s.c.padding_left, s.c.padding_right,
+            s.c.min_time_prior_booking,
+        ).where(s.c.id == service_id)
+    ).first()  # fmt: skip
+    if row is None:
+        raise UnknownService(f"no Bookly service with id {service_id}")
+    return row
+
+
+def _offering_staff(
+    conn: sa.Connection, t: BooklyTables, service_id: int, staff_ids: Sequence[int] | None
+) -> dict[int, str | None]:
+    """Staff ids (not archived) offering the service at the default location -> time zone."""
+    ss, st = t.staff_services, t.staff
+    query = (
+        sa.select(st.c.id, st.c.time_zone)
+        .join(ss, ss.c.staff_id == st.c.id)
+        .where(ss.c.service_id == service_id, ss.c.location_id.is_(None))
+        .where(st.c.visibility != "archive")
+        .order_by(st.c.position, st.c.id)
+    )
+    if staff_ids is not None:
+        query = query.where(st.c.id.in_(list(staff_ids)))
+    return {int(row.id): row.time_zone or None for row in conn.execute(query)}
+
+
+def _weekly_hours(
+    conn: sa.Connection, t: BooklyTables, staff_ids: list[int]
+) -> dict[int, list[WorkingDay]]:
+    items, brk = t.schedule_items, t.schedule_breaks
+    rows = conn.execute(
+        sa.select(
+            items.c.id, items.c.staff_id, items.c.day_index, items.c.start_time,
+            items.c.end_time, brk.c.start_time.label("break_start"),
+            brk.c.end_time.label("break_end"),
+        )
+        .select_from(items.outerjoin(brk, brk.c.staff_schedule_item_id == items.c.id))
+        .where(items.c.staff_id.in_(staff_ids), items.c.location_id.is_(None))
+        .where(items.c.start_time.is_not(None))  # as the finder: a NULL start is a day off
+        .order_by(items.c.staff_id, items.c.day_index, items.c.id)
+    )  # fmt: skip
+    days: dict[int, dict[int, tuple[Any, list[Break]]]] = defaultdict(dict)
+    for row in rows:
+        # Bookly keeps the first row per weekday (``if ! hasDay``) and its breaks.
+        item, breaks = days[row.staff_id].setdefault(row.day_index, (row, []))
+        if item.id == row.id and row.break_start is not None and row.break_end is not None:
+            breaks.append(Break(row.break_start, row.break_end))
+    return {
+        staff_id: [
+            WorkingDay(item.day_index, item.start_time, item.end_time, tuple(breaks))
+            for item, breaks in by_day.values()
+        ]
+        for staff_id, by_day in days.items()
+    }
+
+
+def _days_off(
+    conn: sa.Connection, t: BooklyTables, staff_ids: list[int], window: TimeWindow, zone: LocalZone
+) -> dict[int, list[DayOff]]:
+    hol = t.holidays
+    first = zone.to_local(window.start - DST_MARGIN - DAY).date()
+    rows = conn.execute(
+        sa.select(hol.c.staff_id, hol.c.date, hol.c.repeat_event).where(
+            hol.c.staff_id.in_(staff_ids),
+            sa.or_(hol.c.repeat_event == 1, hol.c.date >= first),
+        )
+    )
+    found: dict[int, list[DayOff]] = defaultdict(list)
+    for row in rows:
+        found[row.staff_id].append(DayOff(row.date, bool(row.repeat_event)))
+    return found
+
+
+def _busy(
+    conn: sa.Connection,
+    t: BooklyTables,
+    settings: SiteSettings,
+    staff_ids: list[int],
+    window: TimeWindow,
+) -> dict[int, list[BusyInterval]]:
+    a, s, ca = t.appointments, t.services, t.customer_appointments
+    zone = settings.zone
+    any_customer = sa.exists().where(ca.c.appointment_id == a.c.id)
+    busy_customer = sa.exists().where(
+        ca.c.appointment_id == a.c.id, ca.c.status.in_(sorted(settings.busy_statuses))
+    )
+    widen = DST_MARGIN + FETCH_MARGIN
+    rows = conn.execute(
+        sa.select(
+            a.c.staff_id, a.c.start_date, a.c.end_date, a.c.extras_duration,
+            s.c.padding_left, s.c.padding_right,
+        )
+        .select_from(a.outerjoin(s, s.c.id == a.c.service_id))
+        .where(
+            a.c.staff_id.in_(staff_ids),
+            a.c.start_date.is_not(None),
+            a.c.end_date.is_not(None),
+            a.c.start_date < zone.to_local(window.end + widen),
+            EffectiveEnd(a.c.end_date, a.c.extras_duration) > zone.to_local(window.start - widen),
+            sa.or_(~any_customer, busy_customer),
+        )
+    )  # fmt: skip
+    pro = settings.pro_active  # Bookly applies service padding only with Pro
+    found: dict[int, list[BusyInterval]] = defaultdict(list)
+    for row in rows:
+        end = zone.to_utc(row.end_date) + timedelta(seconds=int(row.extras_duration or 0))
+        found[row.staff_id].append(
+            BusyInterval(
+                zone.to_utc(row.start_date),
+                end,
+                timedelta(seconds=int(row.padding_left or 0) if pro else 0),
+                timedelta(seconds=int(row.padding_right or 0) if pro else 0),
+            )
+        )
+    return found
+
+
+def read_slot_rules(ctx: GatewayContext, service_id: int) -> SlotRules:
+    """The finder's rules for one service (cheap: cached options plus one row)."""
+    with reading(ctx.engine) as conn:
+        return slot_rules(ctx.settings(conn), _service_row(conn, ctx.tables, service_id))
+
+
+def read_availability(
+    ctx: GatewayContext,
+    service_id: int,
+    start: Any,
+    end: Any,
+    *,
+    staff_ids: Sequence[int] | None = None,
+) -> AvailabilityData:
+    """Slot rules, hours, days off and busy time of the staff offering a service."""
+    window = TimeWindow(require_aware(start, "start"), require_aware(end, "end"))
+    with reading(ctx.engine) as conn:
+        settings = ctx.settings(conn)
+        rules = slot_rules(settings, _service_row(conn, ctx.tables, service_id))
+        offering = _offering_staff(conn, ctx.tables, service_id, staff_ids)
+        ids = list(offering)
+        if not ids:
+            return AvailabilityData(rules, ())
+        hours = _weekly_hours(conn, ctx.tables, ids)
+        days_off = _days_off(conn, ctx.tables, ids, window, settings.zone)
+        busy = _busy(conn, ctx.tables, settings, ids, window)
+    staff = []
+    for staff_id, time_zone in offering.items():
+        zone = staff_zone(settings, time_zone)
+        schedule = StaffSchedule(
+            staff_id, zone.name, tuple(hours.get(staff_id, ())), tuple(days_off.get(staff_id, ()))
+        )
+        busy_time = tuple(sorted(busy.get(staff_id, ()), key=lambda w: (w.start, w.end)))
+        staff.append(StaffAvailability(staff_id, zone, schedule, busy_time))
+    return AvailabilityData(rules, tuple(staff))

@@ -1,0 +1,1 @@
+"""Availability (DESIGN §5): Bookly periods -> Cronofy Availability -> slots, cached briefly."""
