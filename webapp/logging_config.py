@@ -1,4 +1,4 @@
-"""Logging configured once with dictConfig; a filter keeps secrets out of every record."""
+"""Logging configured once with dictConfig; secrets are redacted from every record as it is made."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import logging
 import logging.config
 import re
 import threading
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,8 @@ _SENSITIVE_HEADERS = r"authorization|cronofy-hmac-sha256|cookie|set-cookie"
 # key=value (query strings, form bodies), "key": "value" (JSON) and Header: value forms.
 _PATTERNS = (
     re.compile(rf"(?i)\b({_SENSITIVE_KEYS})=([^&\s\"',;]+)"),
+    # The same inside a percent-encoded URL, e.g. a login redirect's next=...%3Fcode%3D...
+    re.compile(rf"(?i)(?:(?<=%3F)|(?<=%26)|\b)({_SENSITIVE_KEYS})%3D((?:(?!%26)[^&\s\"',;])+)"),
     re.compile(rf"(?i)\"({_SENSITIVE_KEYS}|{_SENSITIVE_HEADERS})\"\s*:\s*\"([^\"]*)\""),
     re.compile(rf"(?i)\b({_SENSITIVE_HEADERS}):\s*((?:Bearer\s+)?[^\s,;]+)"),
     # Webhook paths carry a per-connection secret token (access logs print the path).
@@ -42,22 +46,55 @@ def redact(text: str) -> str:
     return _FERNET_KEY.sub(REDACTED, text)
 
 
+def redact_record(record: logging.LogRecord) -> None:
+    """Replace a record's message, traceback text and stack text with redacted text."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):
+        message = str(record.msg)
+    record.msg = redact(message)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
 class RedactSecretsFilter(logging.Filter):
     """Rewrites each record's message (and traceback text) with secrets redacted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact in place; never drops a record."""
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+        redact_record(record)
         return True
+
+
+class RedactingRecordFactory:
+    """A LogRecord factory that redacts every record as it is made.
+
+    Redacting here, at the source, covers every handler: ours, gunicorn's and Celery's (on
+    loggers that do not propagate) and an error tracker's added after start-up. A filter on
+    a logger would miss records of its child loggers, and one on a handler only guards that
+    handler. A handler that reads ``record.exc_info`` itself (not ``exc_text``) must scrub
+    exception values on its own (error trackers have hooks for that).
+    """
+
+    def __init__(self, previous: Callable[..., logging.LogRecord]) -> None:
+        self.previous = previous
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        """The record the previous factory makes, redacted."""
+        record = self.previous(*args, **kwargs)
+        redact_record(record)
+        return record
+
+
+def _install_record_factory() -> None:
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, RedactingRecordFactory):
+        logging.setLogRecordFactory(RedactingRecordFactory(current))
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -67,6 +104,7 @@ def configure_logging(level: str = "INFO") -> None:
         if _configured:
             logging.getLogger().setLevel(level.upper())
             return
+        _install_record_factory()
         logging.config.dictConfig(
             {
                 "version": 1,
@@ -76,6 +114,8 @@ def configure_logging(level: str = "INFO") -> None:
                     "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
                 },
                 "handlers": {
+                    # The record factory has redacted already; the filter keeps this handler
+                    # safe should a library replace the factory without chaining ours.
                     "stderr": {
                         "class": "logging.StreamHandler",
                         "formatter": "plain",

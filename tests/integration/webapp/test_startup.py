@@ -150,7 +150,10 @@ def gunicorn(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """gunicorn serving wsgi:app with a complete https production configuration."""
     port = _free_port()
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "wsgi:app"],
+        [
+            *(str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1"),
+            *("--access-logfile", str(tmp_path / "access.log"), "wsgi:app"),
+        ],
         cwd=ROOT,
         env=_process_env(_production_env(), tmp_path),
         stdout=subprocess.DEVNULL,
@@ -164,18 +167,39 @@ def gunicorn(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.stderr.close()
 
 
-def test_full_https_production_configuration_is_served_by_gunicorn(
-    gunicorn: tuple[subprocess.Popen[str], str],
-) -> None:
-    process, base_url = gunicorn
+def _first_answer(process: subprocess.Popen[str], url: str) -> requests.Response:
     deadline = time.monotonic() + 30
     while True:
         assert process.poll() is None, "gunicorn exited: the configuration was refused"
         try:
-            response = requests.get(f"{base_url}/healthz", timeout=10)
-            break
+            return requests.get(url, timeout=10, allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout):
             assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
             time.sleep(0.2)
+
+
+def test_full_https_production_configuration_is_served_by_gunicorn(
+    gunicorn: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, base_url = gunicorn
+    response = _first_answer(process, f"{base_url}/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_gunicorns_own_access_log_never_shows_codes_or_webhook_tokens(
+    gunicorn: tuple[subprocess.Popen[str], str], tmp_path: Path
+) -> None:
+    process, base_url = gunicorn
+    _first_answer(process, f"{base_url}/healthz")
+    requests.get(f"{base_url}/connect/callback?code=oauth-code-123&state=st-456", timeout=10)
+    requests.get(f"{base_url}/webhooks/cronofy/Zk3vQ9secretPathToken123", timeout=10)
+    log = ""
+    deadline = time.monotonic() + 10
+    while log.count("\n") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        log = (tmp_path / "access.log").read_text(encoding="utf-8")
+    assert "GET /connect/callback?code=[redacted]&state=[redacted]" in log
+    assert "GET /webhooks/cronofy/[redacted]" in log
+    for secret in ("oauth-code-123", "st-456", "Zk3vQ9secretPathToken123"):
+        assert secret not in log

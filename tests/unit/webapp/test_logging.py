@@ -1,13 +1,14 @@
-"""The logging filter keeps secrets out of log lines."""
+"""Secrets are redacted from log records, whichever handler writes them."""
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
 from cryptography.fernet import Fernet
 
-from webapp.logging_config import REDACTED, RedactSecretsFilter, redact
+from webapp.logging_config import REDACTED, RedactSecretsFilter, configure_logging, redact
 
 
 @pytest.mark.parametrize(
@@ -21,6 +22,8 @@ from webapp.logging_config import REDACTED, RedactSecretsFilter, redact
         ("Authorization: Bearer tok-42", "tok-42"),
         ("Cronofy-HMAC-SHA256: c2lnbmF0dXJl", "c2lnbmF0dXJl"),
         ("password=hunter2", "hunter2"),
+        ("GET /login?next=%2Fconnect%2Fcallback%3Fcode%3Dabc123%26state%3Dx HTTP/1.1", "abc123"),
+        ("GET /login?next=%2Fconnect%2Fcallback%3Fcode%3Da%26state%3Dxyz789 HTTP/1.1", "xyz789"),
         (
             '"POST /webhooks/cronofy/Zk3vQ9_secretPathToken-1 HTTP/1.1" 202',
             "Zk3vQ9_secretPathToken-1",
@@ -69,3 +72,75 @@ def test_filter_redacts_exception_text() -> None:
     RedactSecretsFilter().filter(record)
     assert record.exc_text is not None
     assert "rt-secret" not in record.exc_text
+
+
+@pytest.fixture
+def started() -> None:
+    """Logging as the app configures it at start-up."""
+    configure_logging("INFO")
+
+
+def _attach(logger: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """A handler of someone else's (no filter of ours), added after start-up."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    monkeypatch.setattr(logger, "handlers", logger.handlers)  # restored after the test
+    monkeypatch.setattr(logger, "propagate", logger.propagate)
+    return stream
+
+
+def test_a_handler_added_to_the_root_logger_after_start_up_gets_redacted_records(
+    started: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    stream = _attach(root, monkeypatch)  # e.g. an error tracker's logging handler
+    # First in line: it must not depend on our own handler having redacted the record.
+    root.handlers.insert(0, root.handlers.pop())
+    try:
+        logging.getLogger("webapp.services.tokens").warning(
+            "refresh failed: refresh_token=%s", "rt-secret-1"
+        )
+    finally:
+        root.handlers = handlers
+    assert "rt-secret-1" not in stream.getvalue()
+    assert f"refresh_token={REDACTED}" in stream.getvalue()
+
+
+def test_a_gunicorn_style_access_logger_that_does_not_propagate_is_redacted(
+    started: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access = logging.getLogger("gunicorn.access")
+    stream = _attach(access, monkeypatch)
+    access.propagate = False
+    access.info(  # gunicorn passes the request's atoms as one mapping
+        '%(h)s "%(r)s" %(s)s',
+        {
+            "h": "10.0.0.1",
+            "r": "POST /webhooks/cronofy/Zk3vQ9_secretPathToken-1 HTTP/1.1",
+            "s": 202,
+        },
+    )
+    line = stream.getvalue()
+    assert "Zk3vQ9_secretPathToken-1" not in line
+    assert f'"POST /webhooks/cronofy/{REDACTED} HTTP/1.1" 202' in line
+
+
+def test_a_celery_style_task_logger_redacts_the_traceback_too(
+    started: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = logging.getLogger("celery.app.trace")
+    stream = _attach(trace, monkeypatch)
+    trace.propagate = False
+    try:
+        raise RuntimeError("Cronofy said no to access_token=at-secret-2")
+    except RuntimeError:
+        trace.exception("Task %s raised: client_secret=%s", "webapp.tasks.x", "CRN_s3cr3t")
+    output = stream.getvalue()
+    assert "at-secret-2" not in output
+    assert "CRN_s3cr3t" not in output
+    assert "Traceback" in output
+    assert f"raised: client_secret={REDACTED}" in output
+    assert f"RuntimeError: Cronofy said no to access_token={REDACTED}" in output
