@@ -95,6 +95,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(connect.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(enterprise.bp)
+    # Pages link static/favicon.svg; browsers still ask for /favicon.ico where none is linked
+    # (the sandbox's pages, JSON responses).
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
     register_error_handlers(app)
     register_cli(app)
 
