@@ -102,13 +102,11 @@ def book(
     try:
         store.commit_retrying(stage)
     except store.StoreConflict as conflict:
-        if conflict.violation is store.Violation.DUPLICATE_KEY:
-            # A concurrent request with this key won; Bookly already returned its rows to us.
-            winner = store.by_key(key)
-            if winner is None:
-                raise
+        # A concurrent request with this key may have committed first (same Bookly rows).
+        if (winner := store.by_key(key)) is not None:
             return _replay(winner, fingerprint)
-        bookly_writes.undo_create(bookly, public_id)
+        if written.created:  # never undo rows an earlier request with this key wrote
+            bookly_writes.undo_create(bookly, public_id)
         raise SlotTaken(instructor.id, service.id, request.start) from conflict
     log.info("booking %s made (instructor %s, schedule_only=%s)", booking.id, instructor.id,
              booking.schedule_only)  # fmt: skip
