@@ -18,7 +18,8 @@ Exception tree::
     │   └── UnrepresentableTime    an instant Bookly's naive local DATETIME cannot hold
     ├── SlotConflict               overlaps a busy appointment of the staff member
     ├── ReferenceConflict          booking reference already used for another slot
-    └── ForeignRow                 the row was not created by us (pass allow_foreign=True)
+    ├── ForeignRow                 the row was not created by us (pass allow_foreign=True)
+    └── MissingTokenKey            no token_secret configured: writes are refused
 """
 
 from __future__ import annotations
@@ -98,3 +99,11 @@ class ReferenceConflict(BooklyError):
 
 class ForeignRow(BooklyError):
     """The row was not created by this client; touching it needs allow_foreign=True."""
+
+
+class MissingTokenKey(BooklyError):
+    """The gateway has no token_secret, so it refuses to write (nothing is written).
+
+    Bookly puts the customer-appointment token in public cancel links; without a secret key
+    the token would be computable from the booking reference alone.
+    """

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from bookly_client.errors import MissingTokenKey
 from bookly_client.site import SiteSettings, load_site_settings
 from bookly_client.tables import BooklyTables
 from bookly_client.timezone import LocalZone
@@ -42,7 +43,7 @@ class GatewayContext:
     engine: sa.Engine
     tables: BooklyTables
     clock: Callable[[], datetime]
-    token_key: bytes
+    token_key: bytes | None
     write_log: bool = True
     _cached: tuple[datetime, SiteSettings] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,10 +72,23 @@ class GatewayContext:
         """Site-local naive now, what Bookly writes into created_at/updated_at."""
         return settings.zone.to_local(self.now()).replace(microsecond=0)
 
+    def writable(self) -> GatewayContext:
+        """This context, or MissingTokenKey when no token key is configured."""
+        self._token_key()
+        return self
+
     def token_for(self, reference: str) -> str:
         """The customer-appointment token derived from our booking reference (32 hex)."""
-        digest = hmac.new(self.token_key, reference.encode("utf-8"), hashlib.sha256)
+        digest = hmac.new(self._token_key(), reference.encode("utf-8"), hashlib.sha256)
         return digest.hexdigest()[:32]
+
+    def _token_key(self) -> bytes:
+        if self.token_key is None:
+            raise MissingTokenKey(
+                "BooklyGateway has no token_secret: configure one before writing to Bookly "
+                "(tokens in Bookly's public cancel links must not be computable)"
+            )
+        return self.token_key
 
 
 def staff_zone(settings: SiteSettings, staff_time_zone: str | None) -> LocalZone:

@@ -30,12 +30,14 @@ from bookly_client.tables import build_tables
 
 log = logging.getLogger(__name__)
 
-# Used only when no secret is configured; tokens then depend on the reference alone.
-_FALLBACK_TOKEN_KEY = b"bookly-client/customer-appointment-token/v1"
-
 
 class BooklyGateway:
-    """Typed access to Bookly's tables; every write is one transaction with the staff row locked."""
+    """Typed access to Bookly's tables; every write is one transaction with the staff row locked.
+
+    Writes (and look-ups by booking reference) need ``token_secret``: customer-appointment
+    tokens are derived from it, and Bookly shows them in public cancel links. Without it every
+    write raises MissingTokenKey before touching the database.
+    """
 
     def __init__(
         self,
@@ -46,14 +48,14 @@ class BooklyGateway:
         token_secret: bytes | str | None = None,
         write_log: bool = True,
     ) -> None:
-        if token_secret is None:
-            log.warning("no token_secret configured: booking tokens derive from references only")
         key = token_secret.encode() if isinstance(token_secret, str) else token_secret
+        if not key:
+            log.info("no token_secret configured: the Bookly gateway refuses to write")
         self._ctx = GatewayContext(
             engine=make_engine(engine_or_url),
             tables=build_tables(table_prefix),
             clock=clock,
-            token_key=key or _FALLBACK_TOKEN_KEY,
+            token_key=key or None,
             write_log=write_log,
         )
 
@@ -132,7 +134,7 @@ class BooklyGateway:
         request = bookings.BookingRequest(
             reference, staff_id, service_id, start, customer, status, notes, enforce_working_hours
         )
-        return bookings.create_booking(self._ctx, request)
+        return bookings.create_booking(self._ctx.writable(), request)
 
     def find_booking_by_reference(self, reference: str) -> Booking | None:
         """The booking created with ``reference``, or None."""
@@ -140,18 +142,21 @@ class BooklyGateway:
 
     def cancel_booking(self, reference: str) -> Appointment:
         """Cancel our booking (its customer row becomes ``cancelled``)."""
-        return amend.cancel(self._ctx, reference=reference)
+        return amend.cancel(self._ctx.writable(), reference=reference)
 
     def cancel_appointment(self, appointment_id: int) -> Appointment:
         """Cancel every busy customer row of an appointment named explicitly (any origin)."""
-        return amend.cancel(self._ctx, appointment_id=appointment_id)
+        return amend.cancel(self._ctx.writable(), appointment_id=appointment_id)
 
     def reschedule_booking(
         self, reference: str, new_start: datetime, *, enforce_working_hours: bool = True
     ) -> Appointment:
         """Move our booking, keeping its duration."""
         return amend.reschedule(
-            self._ctx, new_start, reference=reference, enforce_working_hours=enforce_working_hours
+            self._ctx.writable(),
+            new_start,
+            reference=reference,
+            enforce_working_hours=enforce_working_hours,
         )
 
     def reschedule_appointment(
@@ -159,7 +164,7 @@ class BooklyGateway:
     ) -> Appointment:
         """Move an appointment named explicitly (any origin), keeping its duration."""
         return amend.reschedule(
-            self._ctx,
+            self._ctx.writable(),
             new_start,
             appointment_id=appointment_id,
             enforce_working_hours=enforce_working_hours,
@@ -169,17 +174,19 @@ class BooklyGateway:
         self, staff_id: int, start: datetime, end: datetime, *, label: str = "Busy"
     ) -> BusyBlock:
         """Block time for a staff member (no service, no customer, created_from 'bookly')."""
-        return blocks.create_busy_block(self._ctx, staff_id, start, end, label=label)
+        return blocks.create_busy_block(self._ctx.writable(), staff_id, start, end, label=label)
 
     def move_busy_block(
         self, block_id: int, start: datetime, end: datetime, *, allow_foreign: bool = False
     ) -> BusyBlock:
         """Change a busy block's times; foreign blocks only with ``allow_foreign``."""
-        return blocks.move_busy_block(self._ctx, block_id, start, end, allow_foreign=allow_foreign)
+        return blocks.move_busy_block(
+            self._ctx.writable(), block_id, start, end, allow_foreign=allow_foreign
+        )
 
     def delete_busy_block(self, block_id: int, *, allow_foreign: bool = False) -> bool:
         """Delete a busy block; False when already gone."""
-        return blocks.delete_busy_block(self._ctx, block_id, allow_foreign=allow_foreign)
+        return blocks.delete_busy_block(self._ctx.writable(), block_id, allow_foreign=allow_foreign)
 
     def list_busy_blocks(
         self,

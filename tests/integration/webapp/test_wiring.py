@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -32,6 +33,21 @@ def test_clients_are_built_from_the_config_in_sandbox_mode(app: Flask) -> None:
     assert isinstance(clients.mailer, CapturingMailer)
     with pytest.raises(dataclasses.FrozenInstanceError):
         clients.bookly = None  # type: ignore[misc]
+
+
+def test_the_apps_bookly_gateway_writes_with_a_key_derived_from_secret_key(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    bookly_url = f"sqlite:///{tmp_path / 'bookly.sqlite3'}"
+    app = make_app(BOOKLY_DATABASE_URL=bookly_url, SECRET_KEY="a" * 40)
+    with app.app_context():
+        db.create_all()
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+    bookly = app.extensions["clients"].bookly
+    staff = bookly.list_staff()[0].id
+    start = utcnow().replace(microsecond=0) + timedelta(days=3)
+    block = bookly.create_busy_block(staff, start, start + timedelta(hours=1))  # no MissingTokenKey
+    assert [b.id for b in bookly.list_busy_blocks(start, start + timedelta(hours=1))] == [block.id]
 
 
 def test_injected_clients_are_used_as_given(make_app: MakeApp) -> None:
