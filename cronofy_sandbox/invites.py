@@ -1,4 +1,8 @@
-"""E-mailed invites: what free/busy and no-calendar writes turn into (the sandbox mailbox)."""
+"""E-mailed invites: what free/busy and no-calendar writes turn into (the sandbox mailbox).
+
+The mailbox also takes mail from the application it serves (``receive_mail``): the embedded
+demo captures its own e-mail and shows it here, so one page holds everything "sent".
+"""
 
 from __future__ import annotations
 
@@ -79,3 +83,14 @@ def mail_event(store: Store, event: sqlite3.Row, recipient: str, *, cancel: bool
         (recipient, subject, method, event["event_uid"], ics, now().isoformat()),
     )
     log.info("mailed %s invite for event %s", method, event["event_uid"])
+
+
+def receive_mail(
+    store: Store, *, recipient: str, subject: str, body: str, method: str = "", ics: str = ""
+) -> None:
+    """Put a message the application e-mailed (its body, any .ics) into the mailbox."""
+    store.execute(
+        "INSERT INTO mailbox (recipient, subject, method, event_uid, ics, sent_at, body)"
+        " VALUES (?, ?, ?, NULL, ?, ?, ?)",
+        (recipient, subject, method, ics, now().isoformat(), body),
+    )

@@ -60,7 +60,8 @@ CREATE TABLE smart_invites (
 );
 CREATE TABLE mailbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL, subject TEXT NOT NULL,
-    method TEXT NOT NULL, event_uid TEXT, ics TEXT NOT NULL, sent_at TEXT NOT NULL
+    method TEXT NOT NULL, event_uid TEXT, ics TEXT NOT NULL, sent_at TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE request_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, method TEXT NOT NULL,

@@ -13,7 +13,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from webapp.availability_cache import build_availability_cache
-from webapp.clients import SANDBOX_MOUNT_PATH, Clients, build_clients, build_sandbox_app
+from webapp.clients import (
+    SANDBOX_MOUNT_PATH,
+    Clients,
+    build_clients,
+    build_sandbox_app,
+    show_captured_mail_in_sandbox,
+)
 from webapp.config import build_config
 from webapp.extensions import csrf, db, init_celery, limiter, login_manager, migrate
 from webapp.http_security import install_security_headers
@@ -125,6 +131,7 @@ def _mount_sandbox(app: Flask) -> None:
 
     sandbox = build_sandbox_app(app.config)
     app.extensions["cronofy_sandbox"] = sandbox
+    show_captured_mail_in_sandbox(app.extensions["clients"].mailer, sandbox)
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, {SANDBOX_MOUNT_PATH: sandbox}
     )

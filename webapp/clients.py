@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
-from webapp.mail import Mailer, build_mailer
+from webapp.mail import CapturingMailer, Mailer, OutgoingMail, build_mailer
 
 if TYPE_CHECKING:
     from bookly_client import BooklyGateway
@@ -111,3 +111,26 @@ def build_sandbox_app(config: Mapping[str, Any]) -> Any:
             deliver_async=True,
         )
     )
+
+
+def show_captured_mail_in_sandbox(mailer: Mailer, sandbox: Any) -> None:
+    """Demo: each message we capture also lands on the mounted sandbox's mailbox page."""
+    from cronofy_sandbox.invites import receive_mail
+    from cronofy_sandbox.state import EXTENSION_KEY
+
+    if not isinstance(mailer, CapturingMailer):
+        return
+    store = sandbox.extensions[EXTENSION_KEY].store
+
+    def copy(message: OutgoingMail) -> None:
+        calendar = message.calendar
+        receive_mail(
+            store,
+            recipient=message.to,
+            subject=message.subject,
+            body=message.body,
+            method=calendar.method if calendar else "",
+            ics=calendar.content.decode("utf-8", "replace") if calendar else "",
+        )
+
+    mailer.copy_to = copy

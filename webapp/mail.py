@@ -6,6 +6,7 @@ import logging
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -65,10 +66,14 @@ def build_email(message: OutgoingMail, sender: str) -> EmailMessage:
 
 
 class CapturingMailer:
-    """Keeps messages in memory (demo mailbox, tests) and logs that one was sent."""
+    """Keeps messages in memory (tests) and logs that one was sent.
+
+    ``copy_to`` (set by the demo) also gets each message: the mounted sandbox's mailbox page.
+    """
 
     def __init__(self, sender: str) -> None:
         self.sender = sender
+        self.copy_to: Callable[[OutgoingMail], None] | None = None
         self._lock = threading.Lock()
         self._outbox: list[OutgoingMail] = []
 
@@ -77,6 +82,8 @@ class CapturingMailer:
         build_email(message, self.sender)  # fails here on a malformed message, as SMTP would
         with self._lock:
             self._outbox.append(message)
+        if self.copy_to is not None:
+            self.copy_to(message)
         log.info("mail captured (ics attached: %s)", message.calendar is not None)
         log.debug("captured mail subject: %s", message.subject)
 

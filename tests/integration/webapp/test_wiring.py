@@ -18,7 +18,7 @@ from tests.webapp_fixtures import MakeApp, csrf_token
 from webapp.clients import SANDBOX_MOUNT_PATH, Clients, get_clients
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.mail import CapturingMailer
+from webapp.mail import CalendarAttachment, CapturingMailer, OutgoingMail
 from webapp.models import OutboxJob, OutboxStatus
 from webapp.services import revocation
 from webapp.services.disconnection import schedule_cleanup
@@ -62,6 +62,20 @@ def test_sandbox_is_mounted_under_its_prefix(make_app: MakeApp) -> None:
     client = make_app(SANDBOX_MOUNT=True).test_client()
     assert client.get(f"{SANDBOX_MOUNT_PATH}/").status_code == 200
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_demo_mail_is_readable_on_the_sandbox_mailbox_page(make_app: MakeApp) -> None:
+    app = make_app(SANDBOX_MOUNT=True)
+    invite = CalendarAttachment(b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n")
+    with app.app_context():
+        mailer = get_clients().mailer
+        mailer.send(OutgoingMail("kim@example.com", "Your lesson", "See you on Tuesday."))
+        mailer.send(OutgoingMail("ada@demo.test", "Booked", "Kim booked.", calendar=invite))
+    page = app.test_client().get(f"{SANDBOX_MOUNT_PATH}/mailbox").get_data(as_text=True)
+    assert page.index("Booked") < page.index("Your lesson")  # newest first
+    for text in ("To kim@example.com", "See you on Tuesday.", "To ada@demo.test", "Kim booked."):
+        assert text in page
+    assert "METHOD:REQUEST" in page
 
 
 def test_live_mode_mounts_no_sandbox(make_app: MakeApp) -> None:
