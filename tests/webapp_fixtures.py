@@ -8,6 +8,7 @@ with the ids ``sqlite`` and ``postgres``. Override ``app_overrides`` (config) or
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,13 @@ INSTRUCTOR_EMAIL = "ada@school.test"
 ADMIN_EMAIL = "admin@school.test"
 PASSWORD = "correct horse battery"
 _CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server in a test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def app_test_config(database_url: str, instance_path: Path, **overrides: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,21 +14,15 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from tests.integration.connect.conftest import Wiring, connect, the_connection
-from tests.webapp_fixtures import People
+from tests.webapp_fixtures import People, free_port
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, InboundNotification
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def port() -> int:
     """The port our app will be served on (chosen before the app is built)."""
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ STARTTLS alike, and never sends a password to a server that offers no STARTTLS.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.webapp_fixtures import free_port
 from webapp.mail import MailError, OutgoingMail, SmtpMailer
 
 USER, PASSWORD = "bridge", "s3cret-mail-password"
@@ -150,13 +150,6 @@ class Mailbox:
         return AuthResult(success=ok, handled=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 Serve = Callable[..., tuple[Mailbox, int]]
 
 
@@ -167,7 +160,7 @@ def serve() -> Iterator[Serve]:
 
     def start(**options: Any) -> tuple[Mailbox, int]:
         mailbox = Mailbox()
-        port = _free_port()
+        port = free_port()
         controller = Controller(
             mailbox,
             hostname="127.0.0.1",

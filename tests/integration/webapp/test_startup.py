@@ -8,7 +8,6 @@ configuration is served by gunicorn.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
+from tests.webapp_fixtures import free_port
 from webapp import create_app
 from webapp.config import ENV_VARS, ConfigError
 
@@ -138,17 +138,10 @@ def test_create_app_in_production_mounts_no_sandbox(
     assert app.test_client().get("/sandbox/cronofy/").status_code == 404
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def gunicorn(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """gunicorn serving wsgi:app with a complete https production configuration."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             *(str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1"),
