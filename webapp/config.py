@@ -157,7 +157,8 @@ def validate_production(values: Mapping[str, Any]) -> None:
 
 def _refuse_unsafe_production_settings(values: Mapping[str, Any]) -> None:
     """Settings that start but lose security or work in production: one line each."""
-    if urlsplit(str(values["PUBLIC_BASE_URL"])).scheme != "https":
+    public = urlsplit(str(values["PUBLIC_BASE_URL"]))
+    if public.scheme != "https" or not public.hostname:
         raise ConfigError(
             "PUBLIC_BASE_URL must be an https:// address in production "
             "(cookies and OAuth redirects would travel in clear): set the public https URL"

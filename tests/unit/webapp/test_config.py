@@ -118,6 +118,7 @@ def test_flask_debug_alone_is_production_and_asks_for_the_secrets(tmp_path: Path
     [
         ({"PUBLIC_BASE_URL": "http://bridge.example.org"}, "PUBLIC_BASE_URL must be an https://"),
         ({"PUBLIC_BASE_URL": "bridge.example.org"}, "PUBLIC_BASE_URL must be an https://"),
+        ({"PUBLIC_BASE_URL": "https://"}, "PUBLIC_BASE_URL must be an https://"),
         ({"CELERY_BROKER_URL": ""}, "CELERY_BROKER_URL is not set: set the Redis URL"),
         ({"RATELIMIT_STORAGE_URL": ""}, "RATELIMIT_STORAGE_URL is memory://"),
         ({"RATELIMIT_STORAGE_URL": "memory://"}, "RATELIMIT_STORAGE_URL is memory://"),
