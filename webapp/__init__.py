@@ -92,7 +92,7 @@ def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.cli import register_cli
-    from webapp.views import auth, connect, dashboard, enterprise, health, webhooks
+    from webapp.views import auth, availability, connect, dashboard, enterprise, health, webhooks
     from webapp.views.errors import register_error_handlers
 
     app.register_blueprint(auth.bp)
@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     # Pages link static/favicon.svg; browsers still ask for /favicon.ico where none is linked
     # (the sandbox's pages, JSON responses).
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
+    app.register_blueprint(availability.bp)
     register_error_handlers(app)
     register_cli(app)
 

@@ -29,6 +29,7 @@ from bookly_client import (
 )
 from bookly_client.timezone import LocalZone
 from webapp.services.availability.slots import offered_starts, periods
+from webapp.services.availability.why_not import bookly_reasons
 
 MIN = timedelta(minutes=1)
 
@@ -251,3 +252,56 @@ def test_every_zone_offers_a_plain_weekday(zone_name):
 
 def test_fixed_offset_zone_is_a_timezone():
     assert isinstance(ZONES["gmt_offset 5.5"][0].tz, timezone)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.integers(0, 10_000))
+def test_why_not_finds_a_reason_exactly_for_the_starts_not_offered(scenario, pick):
+    staff, rules, window, now, _ = scenario
+    offered = set(offered_starts(staff, rules, window, now))
+    span = int((window.end - window.start) / MIN) // 5
+    candidate = window.start + timedelta(minutes=5 * (pick % max(span, 1)))
+    reasons = bookly_reasons(staff, rules, candidate, now)
+    assert (candidate in offered) == (reasons == []), reasons
+
+
+def test_why_not_names_each_kind_of_reason():
+    staff = _berlin_staff(
+        (timedelta(hours=9), timedelta(hours=17)),
+        busy=(
+            BusyInterval(
+                berlin("2026-11-24 14:00"),
+                berlin("2026-11-24 15:00"),
+                timedelta(0),
+                timedelta(minutes=15),
+            ),
+        ),  # fmt: skip
+        holidays=(DayOff(date(2026, 11, 26), repeats_yearly=False),),
+    )
+    rules = _rules(padding_before=timedelta(minutes=10))
+
+    def codes(when: str, now: datetime = NOW) -> list[str]:
+        return [r.code.value for r in bookly_reasons(staff, rules, berlin(when), now)]
+
+    assert codes("2026-11-24 09:00") == []
+    assert codes("2026-11-24 14:30") == ["bookly_appointment"]
+    assert codes("2026-11-24 15:00") == ["padding"]  # 15 min after + 10 min before
+    assert codes("2026-11-24 09:05") == ["not_on_grid"]
+    assert codes("2026-11-24 16:30") == ["outside_hours"]
+    assert codes("2026-11-26 10:00") == ["day_off"]
+    assert codes("2026-11-29 10:00") == ["day_off"]  # a Sunday
+    assert codes("2026-11-24 09:00", berlin("2026-11-24 10:00")) == ["past"]
+    assert codes("2026-11-24 11:00", berlin("2026-11-24 10:00")) == []
+    assert codes("2027-12-01 10:00") == ["horizon"]
+
+
+def test_why_not_sees_breaks():
+    zone = ZONES["Europe/Berlin"][0]
+    days = tuple(
+        WorkingDay(i, timedelta(hours=9), timedelta(hours=17),
+                   (Break(timedelta(hours=12, minutes=30), timedelta(hours=13)),))
+        for i in range(1, 8)
+    )  # fmt: skip
+    staff = StaffAvailability(1, zone, StaffSchedule(1, zone.name, days, ()), ())
+    found = bookly_reasons(staff, _rules(), berlin("2026-11-24 12:00"), NOW)
+    assert [r.code.value for r in found] == ["break"]

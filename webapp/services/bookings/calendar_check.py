@@ -40,20 +40,29 @@ def usable(connection: CalendarConnection | None) -> bool:
     return connection is not None and connection.status is ConnectionStatus.CONNECTED
 
 
+def busy_periods(
+    cronofy: CronofyClient, connection: CalendarConnection, first: date, last: date
+) -> list[FreeBusyPeriod]:
+    """Busy (or tentative) time of the conflict calendars from ``first`` to ``last`` (UTC
+    dates), from one free/busy read: start and end only, never titles."""
+    calendars = list(connection.conflict_calendar_ids or ()) or None
+
+    def read(token: str) -> list[FreeBusyPeriod]:
+        return list(cronofy.free_busy(token, from_date=first, to_date=last, calendar_ids=calendars))
+
+    periods = tokens.call_with_token(cronofy, connection.id, read)
+    return [p for p in periods if p.status in BUSY_STATUSES]
+
+
 def check_period(
     cronofy: CronofyClient, connection: CalendarConnection | None, start: datetime, end: datetime
 ) -> CalendarVerdict:
     """Ask the calendar whether ``[start, end)`` is busy; schedule-only without a connection."""
     if connection is None or not usable(connection):
         return SCHEDULE_ONLY
-    calendars = list(connection.conflict_calendar_ids or ()) or None
     first, last = (start - timedelta(days=1)).date(), (end + timedelta(days=2)).date()
-
-    def read(token: str) -> list[FreeBusyPeriod]:
-        return list(cronofy.free_busy(token, from_date=first, to_date=last, calendar_ids=calendars))
-
     try:
-        periods = tokens.call_with_token(cronofy, connection.id, read)
+        periods = busy_periods(cronofy, connection, first, last)
     except (NotConnected, ReconnectRequired):
         log.info("connection %s unusable: booking on the schedule alone", connection.id)
         return SCHEDULE_ONLY
@@ -62,7 +71,7 @@ def check_period(
         raise BookingUnavailable(
             "The instructor's calendar could not be checked just now; please try again."
         ) from exc
-    busy = any(p.status in BUSY_STATUSES and _overlaps(p, start, end) for p in periods)
+    busy = any(overlaps(p, start, end) for p in periods)
     return CalendarVerdict(consulted=True, busy=busy)
 
 
@@ -72,5 +81,6 @@ def _instant(value: datetime | date) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
-def _overlaps(period: FreeBusyPeriod, start: datetime, end: datetime) -> bool:
+def overlaps(period: FreeBusyPeriod, start: datetime, end: datetime) -> bool:
+    """True when a free/busy period (all-day ones as UTC days) meets ``[start, end)``."""
     return _instant(period.start) < end and start < _instant(period.end)
