@@ -47,6 +47,8 @@ run: install
 	@echo "Calendar bridge: http://$(HOST):$(PORT)/  (Cronofy sandbox: http://$(HOST):$(PORT)/sandbox/cronofy/)"
 	@echo "Log in as admin@demo.test / demo-admin, or as an instructor:"
 	@echo "  ada@demo.test, grace@demo.test, alan@demo.test / demo-instructor"
+	@echo "Captured e-mail: http://$(HOST):$(PORT)/sandbox/cronofy/mailbox"
+	@echo "Keeps running until Ctrl-C; run make test in another terminal."
 	@echo
 	$(DEMO_ENV) PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT) --with-threads
 
