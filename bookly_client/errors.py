@@ -15,6 +15,7 @@ Exception tree::
     │   ├── InvalidCustomer        e-mail / name / phone unusable
     │   ├── ServiceNotOffered      the staff member does not offer the service
     │   ├── OutsideWorkingHours    outside hours, in a break or on a day off (strict mode)
+    │   ├── OffGrid                a start Bookly's booking form never offers (strict mode)
     │   └── UnrepresentableTime    an instant Bookly's naive local DATETIME cannot hold
     ├── SlotConflict               overlaps a busy appointment of the staff member
     ├── ReferenceConflict          booking reference already used for another slot
@@ -79,6 +80,10 @@ class ServiceNotOffered(ValidationError):
 
 class OutsideWorkingHours(ValidationError):
     """The requested time is outside the staff member's hours, in a break or on a day off."""
+
+
+class OffGrid(ValidationError):
+    """The start is not on Bookly's slot grid (slot length counted from the working range)."""
 
 
 class UnrepresentableTime(ValidationError):

@@ -12,6 +12,7 @@ from bookly_client.connection import writing
 from bookly_client.errors import UnknownAppointment, ValidationError
 from bookly_client.gateway.appointments import load_appointments, local_bounds
 from bookly_client.gateway.audit import write_log
+from bookly_client.gateway.availability import service_slot_rules
 from bookly_client.gateway.bookings import find_by_token
 from bookly_client.gateway.context import GatewayContext
 from bookly_client.gateway.guards import (
@@ -132,7 +133,12 @@ def reschedule(
         slot = TimeWindow(start, start + duration)
         local_start, local_end = local_bounds(settings.zone, slot.start, slot.end)
         if enforce_working_hours:
-            check_working_hours(conn, ctx, staff, slot)
+            grid = (
+                service_slot_rules(conn, ctx, current.service_id).slot_length
+                if current.service_id is not None
+                else None
+            )
+            check_working_hours(conn, ctx, staff, slot, grid=grid)
         extras = current.end - settings.zone.to_utc(row.end_date)
         padded = TimeWindow(start - current.padding_left, slot.end + extras + current.padding_right)
         check_no_overlap(conn, ctx, settings, staff.id, padded, exclude_id=target_id)

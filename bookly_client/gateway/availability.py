@@ -69,6 +69,11 @@ def slot_rules(settings: SiteSettings, service: Any) -> SlotRules:
     )
 
 
+def service_slot_rules(conn: sa.Connection, ctx: GatewayContext, service_id: int) -> SlotRules:
+    """The slot rules of one service on this site (raises UnknownService)."""
+    return slot_rules(ctx.settings(conn), _service_row(conn, ctx.tables, service_id))
+
+
 def _service_row(conn: sa.Connection, t: BooklyTables, service_id: int) -> Any:
     s = t.services
     row = conn.execute(

@@ -13,6 +13,7 @@ from bookly_client.connection import reading, writing
 from bookly_client.errors import ReferenceConflict, ServiceNotOffered, ValidationError
 from bookly_client.gateway.appointments import local_bounds
 from bookly_client.gateway.audit import write_log
+from bookly_client.gateway.availability import service_slot_rules
 from bookly_client.gateway.context import BOOKING_MARKER, GatewayContext
 from bookly_client.gateway.guards import (
     check_no_overlap,
@@ -196,7 +197,8 @@ def create_booking(ctx: GatewayContext, req: BookingRequest) -> Booking:
         slot = TimeWindow(req.start, req.start + service.duration)
         local_bounds(settings.zone, slot.start, slot.end)
         if req.enforce_working_hours:
-            check_working_hours(conn, ctx, staff, slot)
+            grid = service_slot_rules(conn, ctx, service.id).slot_length
+            check_working_hours(conn, ctx, staff, slot, grid=grid)
         pads = (
             (service.padding_left, service.padding_right)
             if settings.pro_active

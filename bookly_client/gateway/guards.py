@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bookly_client.errors import OutsideWorkingHours, SlotConflict, UnknownStaff
+from bookly_client.errors import OffGrid, OutsideWorkingHours, SlotConflict, UnknownStaff
 from bookly_client.gateway.appointments import load_window, max_padding
 from bookly_client.gateway.context import GatewayContext, staff_zone
 from bookly_client.gateway.reads import fetch_schedule, fetch_staff
@@ -34,17 +34,31 @@ def require_bookable(staff: StaffMember) -> None:
 
 
 def check_working_hours(
-    conn: sa.Connection, ctx: GatewayContext, staff: StaffMember, slot: TimeWindow
+    conn: sa.Connection,
+    ctx: GatewayContext,
+    staff: StaffMember,
+    slot: TimeWindow,
+    *,
+    grid: timedelta | None = None,
 ) -> None:
-    """Raise OutsideWorkingHours unless ``slot`` lies inside one working period."""
+    """Raise OutsideWorkingHours unless ``slot`` lies inside one working period, and OffGrid
+    unless it starts a whole number of ``grid`` steps after that period's start (as Bookly's
+    booking form offers starts: 09:00, 09:15, ... for a range from 09:00)."""
     settings = ctx.settings(conn)
     schedule = fetch_schedule(conn, ctx, staff)
     zone = staff_zone(settings, staff.time_zone)
     around = TimeWindow(slot.start - timedelta(days=1), slot.end + timedelta(days=1))
-    if not any(period.contains(slot) for period in working_windows(schedule, zone, around)):
+    period = next((p for p in working_windows(schedule, zone, around) if p.contains(slot)), None)
+    if period is None:
         raise OutsideWorkingHours(
             f"{slot.start.isoformat()}–{slot.end.isoformat()} is outside the working hours "
             f"of staff member {staff.id} (or in a break or on a day off)"
+        )
+    if grid is not None and (slot.start - period.start) % grid:
+        minutes = int(grid.total_seconds() // 60)
+        raise OffGrid(
+            f"{slot.start.isoformat()} is not on the {minutes}-minute slot grid of the working "
+            f"period starting {period.start.isoformat()}"
         )
 
 

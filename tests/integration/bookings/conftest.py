@@ -103,8 +103,8 @@ def mailer() -> CapturingMailer:
 
 @pytest.fixture
 def gateway(bookly_site: BooklyDb) -> BooklyGateway:
-    """The Bookly gateway the app uses."""
-    return bookly_site.gateway()
+    """The Bookly gateway the app uses; its clock says NOW."""
+    return bookly_site.gateway(clock=lambda: NOW)
 
 
 @pytest.fixture

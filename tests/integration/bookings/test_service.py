@@ -125,6 +125,18 @@ def test_rescheduling_moves_bookly_and_our_row(
     book(app, gateway, cronofy, request_for(school, at(9)), key="key-2")  # old time is free
 
 
+def test_a_taken_slot_suggests_the_next_free_ones(
+    app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
+) -> None:
+    book(app, gateway, cronofy, request_for(school, at(9)))
+    with app.app_context():
+        with pytest.raises(bookings.SlotTaken) as caught:
+            bookings.book(gateway, cronofy, request_for(school, at(9, 30)),
+                          idempotency_key="key-2", now=NOW)  # fmt: skip
+        slots = bookings.next_free_slots(cronofy, gateway, caught.value, count=3)
+    assert [s.start for s in slots] == [at(10), at(10, 15), at(10, 30)]
+
+
 def test_rescheduling_onto_a_taken_slot_changes_nothing(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:
@@ -165,6 +177,7 @@ def test_our_table_refuses_what_bookly_no_longer_shows_and_bookly_is_put_back(
         ({"service_id": 999}, "service"),
         ({"instructor_id": 999}, "instructor"),
         ({"start": at(3)}, "start"),  # 04:00 in Berlin: outside working hours
+        ({"start": at(9, 10)}, "start"),  # off Bookly's 15-minute grid
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(

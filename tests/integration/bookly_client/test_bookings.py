@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bookly_client import Booking, CustomerDetails, ReferenceConflict, SlotConflict
+from bookly_client import Booking, CustomerDetails, OffGrid, ReferenceConflict, SlotConflict
 from bookly_client.gateway.context import AUTHOR, BOOKING_MARKER
 
 from .conftest import KIM, School, utc
@@ -187,11 +187,12 @@ def test_pending_status_is_written(school: School) -> None:
 def test_overlap_with_existing_booking(school: School, offset_minutes: int, conflict: bool) -> None:
     book(school, reference="first")
     start = TUE_10 + timedelta(minutes=offset_minutes)
+    loose = {"enforce_working_hours": False}  # minute offsets are off Bookly's grid
     if conflict:
         with pytest.raises(SlotConflict):
-            book(school, reference="second", start=start)
+            book(school, reference="second", start=start, **loose)
     else:
-        assert_booked(school, book(school, reference="second", start=start), start)
+        assert_booked(school, book(school, reference="second", start=start, **loose), start)
 
 
 def test_bookly_rows_written_by_bookly_block_the_slot(school: School) -> None:
@@ -291,3 +292,29 @@ def test_other_prefix_for_multisite(bookly_db, request) -> None:
         assert bookly_db.count(bookly_db.tables.appointments) == 0
     finally:
         db.engine.dispose()
+
+
+def test_a_start_off_bookly_s_slot_grid_is_refused(school: School) -> None:
+    off_grid = utc("2026-11-24 13:10")  # 14:10 in Berlin; Bookly offers 14:00, 14:15, ...
+    with pytest.raises(OffGrid):
+        book(school, start=off_grid)
+    assert school.db.count(school.db.tables.appointments) == 0
+    assert book(school, start=utc("2026-11-24 13:15")).created
+
+
+def test_the_grid_restarts_after_a_break_and_follows_the_site_slot_length(school: School) -> None:
+    school.db.set_option("bookly_gen_time_slot_length", "30")
+    gateway = school.db.gateway()  # fresh settings cache
+    with pytest.raises(OffGrid):
+        gateway.create_booking(reference="a", staff_id=school.ada, service_id=school.lesson,
+                               start=utc("2026-11-24 08:15"), customer=KIM)  # fmt: skip
+    # Ada's Tuesday: 08:00-12:00 and 13:00-18:00 Berlin; 13:30 is on the second range's grid.
+    made = gateway.create_booking(reference="b", staff_id=school.ada, service_id=school.lesson,
+                                  start=utc("2026-11-24 12:30"), customer=KIM)  # fmt: skip
+    assert made.created
+
+
+def test_rescheduling_off_the_grid_is_refused(school: School) -> None:
+    booking = book(school)
+    with pytest.raises(OffGrid):
+        school.gateway.reschedule_booking(booking.reference, TUE_10 + timedelta(minutes=40))

@@ -18,9 +18,10 @@ from webapp.services.bookings.lifecycle import (
     upcoming,
 )
 from webapp.services.bookings.requests import BookingRequest, Customer
+from webapp.services.bookings.suggestions import next_free_slots
 
 __all__ = [
     "BookResult", "BookingClosed", "BookingError", "BookingNotFound", "BookingRequest",
     "BookingUnavailable", "Customer", "IdempotencyConflict", "InvalidBooking", "SlotTaken",
-    "book", "cancel", "get_booking", "reschedule", "upcoming",
+    "book", "cancel", "get_booking", "next_free_slots", "reschedule", "upcoming",
 ]  # fmt: skip

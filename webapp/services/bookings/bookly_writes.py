@@ -23,6 +23,7 @@ from bookly_client import (
     CustomerDetails,
     InvalidCustomer,
     NotFound,
+    OffGrid,
     OutsideWorkingHours,
     ReferenceConflict,
     Service,
@@ -47,6 +48,7 @@ T = TypeVar("T")
 
 ATTEMPTS = 3
 UNAVAILABLE = "The booking system could not be reached just now; please try again."
+OFF_GRID = "Not a start this instructor offers (starts follow the slot grid); pick an offered slot."
 
 
 def _retrying(call: Callable[[], T]) -> T:
@@ -94,6 +96,8 @@ def create(
         raise IdempotencyConflict() from exc
     except (OutsideWorkingHours, UnrepresentableTime) as exc:
         raise InvalidBooking({"start": "The instructor takes no bookings at this time."}) from exc
+    except OffGrid as exc:
+        raise InvalidBooking({"start": OFF_GRID}) from exc
     except InvalidCustomer as exc:
         raise InvalidBooking({"customer": "These customer details cannot be saved."}) from exc
     except UnknownStaff as exc:
@@ -133,6 +137,8 @@ def move(bookly: BooklyGateway, booking: Booking, new_start: datetime) -> None:
         raise SlotTaken(booking.instructor_id, booking.bookly_service_id, new_start) from exc
     except (OutsideWorkingHours, UnrepresentableTime) as exc:
         raise InvalidBooking({"start": "The instructor takes no bookings at this time."}) from exc
+    except OffGrid as exc:
+        raise InvalidBooking({"start": OFF_GRID}) from exc
     except ValidationError as exc:
         raise InvalidBooking({"start": str(exc)[:200]}) from exc
     except BooklyError as exc:

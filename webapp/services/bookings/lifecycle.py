@@ -67,7 +67,7 @@ def book(
     fingerprint = request.fingerprint()
     if (earlier := store.by_key(key)) is not None:
         return _replay(earlier, fingerprint)
-    request = checked(request, now or utcnow())
+    request = checked(request, now or bookly.now())
     instructor, staff_id = instructor_for_booking(request.instructor_id)
     service = offered_service(bookly, staff_id, request.service_id)
     end = request.start + service.duration
@@ -188,7 +188,7 @@ def reschedule(
         raise BookingClosed("This booking is cancelled; book a new time instead.")
     if new_start.tzinfo is None or new_start.utcoffset() is None:
         raise InvalidBooking({"start": "Give the start with a time zone offset."})
-    if new_start <= (now or utcnow()):
+    if new_start <= (now or bookly.now()):
         raise InvalidBooking({"start": "This start is in the past."})
     new_end = new_start + (booking.ends_at - booking.starts_at)
     instructor = db.session.get(User, booking.instructor_id)

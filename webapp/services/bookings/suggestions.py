@@ -1,0 +1,46 @@
+"""The next free slots to offer when the chosen one was just taken (reusing availability)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bookly_client import BooklyGateway
+from cronofy_client import CronofyClient
+from webapp.extensions import db
+from webapp.models import User
+from webapp.services.availability.cache import AvailabilityCache, InProcessStore
+from webapp.services.availability.finder import AvailabilityRequest, find_availability
+from webapp.services.availability.results import AvailabilityError, Slot
+from webapp.services.bookings.errors import SlotTaken
+
+log = logging.getLogger(__name__)
+
+LOOK_AHEAD = timedelta(days=7)
+DEFAULT_COUNT = 5
+
+
+def _fresh() -> AvailabilityCache:
+    """No caching: the slot was just taken, so a cached view may still offer it."""
+    return AvailabilityCache(InProcessStore(), ttl_seconds=0)
+
+
+def next_free_slots(
+    cronofy: CronofyClient, bookly: BooklyGateway, taken: SlotTaken, *, count: int = DEFAULT_COUNT
+) -> list[Slot]:
+    """Up to ``count`` free starts of the same instructor and service after the taken one."""
+    instructor = db.session.get(User, taken.instructor_id)
+    if instructor is None:
+        return []
+    request = AvailabilityRequest(
+        service_id=taken.service_id,
+        instructors=(instructor,),
+        start=taken.start,
+        end=taken.start + LOOK_AHEAD,
+    )
+    try:
+        view = find_availability(cronofy, bookly, _fresh(), request)
+    except AvailabilityError as exc:
+        log.info("no next slots to suggest (%s)", type(exc).__name__)
+        return []
+    return [slot for slot in view.slots if slot.start != taken.start][:count]
