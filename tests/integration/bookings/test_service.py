@@ -14,8 +14,10 @@ from cronofy_client import CronofyClient
 from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import People
 from webapp.extensions import db
-from webapp.models import Booking, BookingStatus, Delivery, OutboxJob
+from webapp.models import Booking, BookingStatus, Delivery, OutboxJob, User
 from webapp.services import bookings
+from webapp.services.availability.cache import AvailabilityCache, InProcessStore
+from webapp.services.availability.finder import AvailabilityRequest, find_availability
 from webapp.services.bookings import BookingRequest, Customer
 
 from .conftest import NOW, School, at, connect_instructor, counts
@@ -230,3 +232,18 @@ def _write_calendar(app: Flask, people: People) -> str:
         ).one()
         assert connection.write_calendar_id
         return connection.write_calendar_id
+
+
+def test_a_booking_drops_the_instructor_s_cached_availability(
+    app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
+) -> None:
+    cache = AvailabilityCache(InProcessStore(), ttl_seconds=300)
+    with app.app_context():
+        ada = db.session.get(User, school.instructor_id)
+        assert ada is not None
+        view = AvailabilityRequest(school.lesson, (ada,), at(8), at(12))
+        assert at(9) in [s.start for s in find_availability(cronofy, gateway, cache, view).slots]
+        bookings.book(gateway, cronofy, request_for(school, at(9)), idempotency_key="k",
+                      now=NOW, cache=cache)  # fmt: skip
+        after = find_availability(cronofy, gateway, cache, view)
+    assert at(9) not in [s.start for s in after.slots]

@@ -28,6 +28,7 @@ from cronofy_client import CronofyClient
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import AccessMode, Booking, BookingStatus, Delivery, DeliveryState, Role, User
+from webapp.services.availability.cache import AvailabilityCache
 from webapp.services.bookings import bookly_writes, calendar_check, store
 from webapp.services.bookings.errors import (
     BookingClosed,
@@ -61,6 +62,7 @@ def book(
     *,
     idempotency_key: str,
     now: datetime | None = None,
+    cache: AvailabilityCache | None = None,
 ) -> BookResult:
     """Book one slot for a customer, exactly once per idempotency key."""
     key = checked_key(idempotency_key)
@@ -110,6 +112,7 @@ def book(
         raise SlotTaken(instructor.id, service.id, request.start) from conflict
     log.info("booking %s made (instructor %s, schedule_only=%s)", booking.id, instructor.id,
              booking.schedule_only)  # fmt: skip
+    _forget_availability(cache, booking.instructor_id)
     return BookResult(booking, created=True)
 
 
@@ -157,7 +160,9 @@ def get_booking(public_id: str) -> Booking:
     return booking
 
 
-def cancel(bookly: BooklyGateway, public_id: str) -> Booking:
+def cancel(
+    bookly: BooklyGateway, public_id: str, *, cache: AvailabilityCache | None = None
+) -> Booking:
     """Cancel a booking in Bookly and here; the calendar follows through the outbox."""
     booking = get_booking(public_id)
     if booking.status is BookingStatus.CANCELLED:
@@ -171,7 +176,9 @@ def cancel(bookly: BooklyGateway, public_id: str) -> Booking:
         store.queue_sync(booking)
         return booking
 
-    return store.commit_retrying(stage)
+    store.commit_retrying(stage)
+    _forget_availability(cache, booking.instructor_id)
+    return booking
 
 
 def reschedule(
@@ -181,6 +188,7 @@ def reschedule(
     new_start: datetime,
     *,
     now: datetime | None = None,
+    cache: AvailabilityCache | None = None,
 ) -> Booking:
     """Move a booking (same duration) after the same live checks as a new booking."""
     booking = get_booking(public_id)
@@ -208,11 +216,19 @@ def reschedule(
         return booking
 
     try:
-        return store.commit_retrying(stage)
+        store.commit_retrying(stage)
     except store.StoreConflict as conflict:
         db.session.refresh(booking)
         bookly_writes.move_back(bookly, booking, old_start)
         raise SlotTaken(booking.instructor_id, booking.bookly_service_id, new_start) from conflict
+    _forget_availability(cache, booking.instructor_id)
+    return booking
+
+
+def _forget_availability(cache: AvailabilityCache | None, instructor_id: int) -> None:
+    """A Bookly write for this instructor makes cached availability stale (DESIGN §5)."""
+    if cache is not None:
+        cache.drop([instructor_id])
 
 
 def upcoming(instructor_ids: list[int], start: datetime, end: datetime) -> list[Booking]:
