@@ -92,7 +92,17 @@ def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.cli import register_cli
-    from webapp.views import auth, availability, connect, dashboard, enterprise, health, webhooks
+    from webapp.views import (
+        api_keys,
+        auth,
+        availability,
+        connect,
+        dashboard,
+        enterprise,
+        health,
+        webhooks,
+    )
+    from webapp.views.api import register_api
     from webapp.views.errors import register_error_handlers
 
     app.register_blueprint(auth.bp)
@@ -101,6 +111,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(connect.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(enterprise.bp)
+    app.register_blueprint(api_keys.bp)
+    register_api(app)
     # Pages link static/favicon.svg; browsers still ask for /favicon.ico where none is linked
     # (the sandbox's pages, JSON responses).
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))

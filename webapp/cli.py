@@ -1,4 +1,4 @@
-"""Flask commands: ``users create``, ``demo seed``, ``keys rotate`` (and the console script)."""
+"""Flask commands: ``users``, ``demo``, ``keys``, ``api-keys``; and the console script."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from flask.cli import AppGroup, FlaskGroup
 
 from webapp.clients import get_clients
 from webapp.models import Role
-from webapp.services import accounts, demo, keys
+from webapp.services import accounts, api_keys, demo, keys
 
 log = logging.getLogger(__name__)
 
 users_cli = AppGroup("users", help="Manage logins.")
 demo_cli = AppGroup("demo", help="The demo organisation (make run).")
 keys_cli = AppGroup("keys", help="Token-encryption keys.")
+api_keys_cli = AppGroup("api-keys", help="Keys of the JSON API (/api/v1).")
 
 
 @users_cli.command("create")
@@ -85,9 +86,57 @@ def rotate_command() -> None:
         )
 
 
+@api_keys_cli.command("create")
+@click.option("--admin", "admin_email", required=True, help="E-mail of the admin creating it.")
+@click.option("--name", required=True, help="What will use the key, e.g. 'Booking website'.")
+def create_api_key_command(admin_email: str, name: str) -> None:
+    """Create an API key for the admin's organisation; the key is the last line printed."""
+    admin = accounts.find_user(admin_email)
+    if admin is None:
+        raise click.ClickException(f"there is no user with e-mail {admin_email}")
+    try:
+        issued = api_keys.create_key(admin=admin, name=name)
+    except api_keys.ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Created API key {issued.api_key.name!r} ({api_keys.display_id(issued.api_key)}) "
+        f"for {admin.organisation.name}. It is shown once; store it now:"
+    )
+    click.echo(issued.key)
+
+
+@api_keys_cli.command("list")
+def list_api_keys_command() -> None:
+    """List every API key (key id, organisation, name, created, last used, status)."""
+    rows = api_keys.list_keys()
+    if not rows:
+        click.echo("No API keys.")
+    for api_key in rows:
+        used = (
+            api_key.last_used_at.isoformat(timespec="minutes") if api_key.last_used_at else "never"
+        )
+        status = "revoked" if api_key.revoked_at else "active"
+        click.echo(
+            f"{api_keys.display_id(api_key)}  {status:<7}  {api_key.organisation_id:>4}  "
+            f"{api_key.name!r}  created {api_key.created_at.isoformat(timespec='minutes')}  "
+            f"last used {used}"
+        )
+
+
+@api_keys_cli.command("revoke")
+@click.argument("key_id")
+def revoke_api_key_command(key_id: str) -> None:
+    """Revoke the key with this key id (as listed: bcb_1a2b3c4d5e6f_…)."""
+    try:
+        api_key = api_keys.revoke_key(api_keys.find_key(key_id), actor_label="cli")
+    except api_keys.ApiKeyNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Revoked API key {api_key.name!r} ({api_keys.display_id(api_key)}).")
+
+
 def register_cli(app: Flask) -> None:
     """Add our command groups to ``flask``."""
-    for group in (users_cli, demo_cli, keys_cli):
+    for group in (users_cli, demo_cli, keys_cli, api_keys_cli):
         app.cli.add_command(group)
 
 

@@ -467,5 +467,28 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class ApiKey(Base):
+    """A bearer key of the JSON API, scoped to one organisation; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100))
+    # The non-secret public part of the key ("bcb_<key_id>_<secret>"): found by index, shown.
+    key_id: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_by: Mapped[User | None] = relationship()
+
+
 # Every model holding Fernet ciphertext (in ENCRYPTED_TOKEN_COLUMNS), for `flask keys rotate`.
 ENCRYPTED_MODELS: tuple[type[EncryptedTokens], ...] = (CalendarConnection, ServiceAccount)

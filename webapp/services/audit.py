@@ -24,13 +24,17 @@ def record(
     actor_label: str | None = None,
     target: str = "",
     details: dict[str, Any] | None = None,
+    organisation_id: int | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction (the caller commits)."""
+    """Add an audit event to the current transaction (the caller commits).
+
+    The event belongs to the actor's organisation unless ``organisation_id`` is given.
+    """
     event = AuditEvent(
         action=action,
         actor_user_id=actor.id if actor else None,
         actor_label=actor_label or (actor.email if actor else SYSTEM),
-        organisation_id=actor.organisation_id if actor else None,
+        organisation_id=organisation_id or (actor.organisation_id if actor else None),
         target=target[:254],
         details=details or {},
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from webapp.views.api.errors import error_body
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,9 @@ def wants_json() -> bool:
 
 
 def error_response(code: int, name: str, message: str) -> Response:
-    """An error page or JSON body with the given status."""
+    """An error page, or under /api/ the API's JSON error shape, with the given status."""
     if wants_json():
-        response = jsonify(error={"status": code, "name": name, "message": message})
+        response = error_body(code, message)
     else:
         html = render_template("errors/error.html", code=code, name=name, message=message)
         response = Response(html, mimetype="text/html")

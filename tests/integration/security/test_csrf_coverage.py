@@ -1,4 +1,6 @@
-"""§8 item 22: every POST route needs a CSRF token, except the two Cronofy webhook receivers.
+"""§8 item 22: every POST route needs a CSRF token, except the two Cronofy webhook receivers
+and the JSON API (/api/v1/), which authenticates with a bearer API key only, never with the
+session cookie, so a forged cross-site request carries no credential (tested below).
 
 The exempt set is read from Flask-WTF's own bookkeeping (``_exempt_views`` and
 ``_exempt_blueprints``, the sets ``CSRFProtect._is_exempt`` consults). Every other POST rule is
@@ -28,6 +30,7 @@ from webapp.extensions import db
 from webapp.models import ServiceAccountAuthorization
 
 WEBHOOK_RULES = frozenset({"/webhooks/cronofy/<token>", "/webhooks/cronofy/enterprise/<token>"})
+API_PREFIX = "/api/v1/"
 CSRF_MESSAGE = "did not come from this site"
 DUMMY_TOKEN = "x" * 43
 
@@ -43,7 +46,11 @@ def _all_post_rules() -> list[str]:
         return sorted({rule.rule for rule in _post_rules(app)})
 
 
-PROTECTED_RULES = [rule for rule in _all_post_rules() if rule not in WEBHOOK_RULES]
+def _exempt_by_design(rule: str) -> bool:
+    return rule in WEBHOOK_RULES or rule.startswith(API_PREFIX)
+
+
+PROTECTED_RULES = [rule for rule in _all_post_rules() if not _exempt_by_design(rule)]
 
 
 def _is_exempt(app: Flask, rule: Rule) -> bool:
@@ -56,13 +63,33 @@ def _is_exempt(app: Flask, rule: Rule) -> bool:
     return f"{view.__module__}.{view.__name__}" in csrf._exempt_views
 
 
-def test_only_the_two_webhook_receivers_are_csrf_exempt(app: Flask) -> None:
+def test_only_the_webhook_receivers_and_the_bearer_api_are_csrf_exempt(app: Flask) -> None:
     assert app.config["WTF_CSRF_ENABLED"]
     assert app.config["WTF_CSRF_CHECK_DEFAULT"]
     assert "POST" in app.config["WTF_CSRF_METHODS"]
     exempt = {rule.rule for rule in _post_rules(app) if _is_exempt(app, rule)}
-    assert exempt == WEBHOOK_RULES
-    assert set(PROTECTED_RULES) == {rule.rule for rule in _post_rules(app)} - WEBHOOK_RULES
+    api_rules = {rule.rule for rule in _post_rules(app) if rule.rule.startswith(API_PREFIX)}
+    assert exempt == WEBHOOK_RULES | api_rules
+    assert set(PROTECTED_RULES) == {rule.rule for rule in _post_rules(app)} - exempt
+    # The whole API blueprint is exempt (its POST routes included, as they come); it is
+    # mounted under /api/v1/ only.
+    csrf: CSRFProtect = app.extensions["csrf"]
+    assert app.blueprints["api"] in csrf._exempt_blueprints
+    assert all(rule.rule.startswith(API_PREFIX) for rule in app.url_map.iter_rules()
+               if rule.endpoint.startswith("api."))  # fmt: skip
+
+
+def test_the_exempt_api_ignores_the_session_cookie(
+    app: Flask, admin_client: FlaskClient, instructor: FlaskClient
+) -> None:
+    """A logged-in browser without a bearer key gets 401 from every API route and method."""
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            for client in (admin_client, instructor):
+                response = client.open(rule.rule, method=method)
+                assert response.status_code == 401, (rule.rule, method)
 
 
 def _snapshot(app: Flask) -> dict[str, list[str]]:

@@ -23,9 +23,9 @@ def test_unknown_api_route_gets_a_json_404(client: FlaskClient) -> None:
     assert response.status_code == 404
     assert response.json == {
         "error": {
-            "status": 404,
-            "name": "Not Found",
+            "code": "not_found",
             "message": "There is nothing here. Check the address.",
+            "fields": {},
         }
     }
 
@@ -57,7 +57,7 @@ def test_unexpected_error_gets_a_plain_500_without_traceback(make_app: MakeApp) 
     api = client.get("/api/boom")
     assert api.status_code == 500
     assert api.json is not None
-    assert api.json["error"]["status"] == 500
+    assert api.json["error"]["code"] == "internal_error"
     page = client.get("/boom")
     assert page.status_code == 500
     text = page.get_data(as_text=True)
