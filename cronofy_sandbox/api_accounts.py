@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import directory, scopes
 from cronofy_sandbox.errors import (
     ApiError,
     FieldErrors,
+    empty,
     forbidden,
     invalid,
     not_found,
@@ -19,6 +20,7 @@ from cronofy_sandbox.errors import (
 )
 from cronofy_sandbox.gatekeeper import Caller, caller
 from cronofy_sandbox.ids import new_id
+from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import get_sandbox
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/v1")
@@ -133,7 +135,7 @@ def revoke_profile(profile_id: str) -> ResponseReturnValue:
     if not any(p["profile_id"] == profile_id for p in directory.linked_profiles(store, who.sub)):
         raise not_found()
     store.execute("UPDATE profiles SET linked = 0 WHERE profile_id = ?", (profile_id,))
-    return Response(b"", status=202)
+    return empty(202)
 
 
 @bp.get("/calendars")
@@ -148,7 +150,7 @@ def list_calendars() -> ResponseReturnValue:
 def create_calendar() -> ResponseReturnValue:
     """Create a calendar in a profile (§4.5): 422 on duplicates, 423 when not writable."""
     who = account_caller("create_calendar")
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     store = get_sandbox().store
     name = body.get("name")
     errors = FieldErrors()

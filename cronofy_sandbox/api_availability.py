@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import availability, calendar_events, directory
-from cronofy_sandbox.errors import FieldErrors, forbidden, invalid
+from cronofy_sandbox.errors import FieldErrors, forbidden
 from cronofy_sandbox.gatekeeper import caller, is_api_key
+from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import get_sandbox
 from cronofy_sandbox.store import Store
 from cronofy_sandbox.timefmt import (
@@ -72,6 +73,9 @@ def _query(body: dict[str, Any], errors: FieldErrors) -> availability.Query:
         errors.add("max_results", "invalid", "max_results must be between 1 and 512")
         max_results = 256
     buffer = body.get("buffer") or {}
+    if not isinstance(buffer, dict):
+        errors.add("buffer", "invalid", 'buffer must be an object like {"before": {"minutes": 5}}')
+        buffer = {}
     interval = body.get("start_interval")
     return availability.Query(
         duration=_seconds(
@@ -113,8 +117,12 @@ def _member(
         raise forbidden("read_free_busy")
     owned = {c["calendar_id"] for _, c in directory.account_calendars(store, sub)}
     calendar_ids = raw.get("calendar_ids") if isinstance(raw, dict) else None
-    if calendar_ids and any(cal not in owned for cal in calendar_ids):
+    if calendar_ids is not None and not (
+        isinstance(calendar_ids, list)
+        and all(isinstance(cal, str) and cal in owned for cal in calendar_ids)
+    ):
         errors.add("participants", "unknown_calendar", "calendar_ids must belong to the member")
+        calendar_ids = None
     free = availability.merge(query_periods)
     if isinstance(raw, dict) and raw.get("available_periods") is not None:
         own = _periods(raw["available_periods"], "participants", errors)
@@ -157,9 +165,7 @@ def _groups(
 def availability_view() -> ResponseReturnValue:
     """Availability with the API key (any sub) or a member's own access token."""
     allowed_sub = None if is_api_key() else caller("read_free_busy").sub
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise invalid("participants", "required", "a JSON body is required")
+    body = json_object()
     errors = FieldErrors()
     key = "query_periods" if "query_periods" in body else "available_periods"
     query_periods = _periods(body.get(key), key, errors)

@@ -6,45 +6,51 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import consent, directory, grants, push, scopes
 from cronofy_sandbox.api_accounts import account_caller
 from cronofy_sandbox.delivery import Callback
-from cronofy_sandbox.errors import FieldErrors, forbidden, not_found
+from cronofy_sandbox.errors import FieldErrors, empty, forbidden, not_found
 from cronofy_sandbox.gatekeeper import caller
 from cronofy_sandbox.ids import new_id
+from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import Sandbox, get_sandbox
 
 bp = Blueprint("api_channels", __name__, url_prefix="/v1")
 MAX_CHANNELS = 128
 
 
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
 def _url_ok(url: object) -> bool:
-    return (
-        isinstance(url, str)
-        and urlsplit(url).scheme in ("http", "https")
-        and bool(urlsplit(url).netloc)
-    )
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 @bp.post("/channels")
 def create_channel() -> ResponseReturnValue:
     """Create (or return the identical existing) channel; a new one gets a verification."""
     who = account_caller()
-    body = _body()
-    filters = body.get("filters") or {}
-    only_managed = filters.get("only_managed") is True
+    body = json_object()
+    errors = FieldErrors()
+    filters = body.get("filters")
+    if filters is None:
+        filters = {}
+    elif not isinstance(filters, dict):
+        errors.add("filters", "invalid", 'filters must be an object like {"only_managed": true}')
+        filters = {}
+    only_managed = filters.get("only_managed", False)
+    if not isinstance(only_managed, bool):
+        errors.add("filters", "invalid", "filters.only_managed must be true or false")
+        only_managed = False
     if not only_managed and not ({"read_events", "read_free_busy"} & who.scope):
         raise forbidden("read_events")
     sandbox = get_sandbox()
-    errors = FieldErrors()
     url = body.get("callback_url")
     if not _url_ok(url):
         errors.add("callback_url", "invalid", "callback_url must be an HTTP or HTTPS URL")
@@ -52,7 +58,9 @@ def create_channel() -> ResponseReturnValue:
         errors.add("callback_url", "too_long", "callback_url must be at most 128 characters")
     calendar_ids = filters.get("calendar_ids") or []
     owned = {c["calendar_id"] for _, c in directory.account_calendars(sandbox.store, who.sub)}
-    if not isinstance(calendar_ids, list) or any(cal not in owned for cal in calendar_ids):
+    if not isinstance(calendar_ids, list) or not all(
+        isinstance(cal, str) and cal in owned for cal in calendar_ids
+    ):
         errors.add("filters", "invalid", "calendar_ids must list calendars of this account")
     errors.raise_if_any()
     ids_text = json.dumps(sorted(calendar_ids))
@@ -102,7 +110,7 @@ def close_channel(channel_id: str) -> ResponseReturnValue:
     if row is None:
         raise not_found()
     store.execute("UPDATE channels SET closed = 1 WHERE channel_id = ?", (channel_id,))
-    return Response(b"", status=202)
+    return empty(202)
 
 
 @bp.post("/service_account_authorizations")
@@ -111,13 +119,13 @@ def service_account_authorizations() -> ResponseReturnValue:
     who = caller()
     if who.kind != "service_account":
         raise forbidden("service_account/accounts/manage")
-    body = _body()
+    body = json_object()
     items = _authorization_items(body)
     sandbox = get_sandbox()
     account = sandbox.store.one_or_fail("SELECT * FROM service_accounts WHERE sub = ?", (who.sub,))
     for item in items:
         _authorize_one(sandbox, account, item)
-    return Response(b"", status=202)
+    return empty(202)
 
 
 def _authorization_items(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -134,6 +142,8 @@ def _authorization_items(body: dict[str, Any]) -> list[dict[str, Any]]:
         for name in ("email", "callback_url", "scope"):
             if not isinstance(item, dict) or not item.get(name):
                 errors.add(name, "required", f"{name} must be specified")
+            elif not isinstance(item[name], str):
+                errors.add(name, "invalid", f"{name} must be a string")
         if (
             isinstance(item, dict)
             and item.get("callback_url")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import calendar_events, directory, event_reads, event_writes
 from cronofy_sandbox.api_accounts import account_caller
-from cronofy_sandbox.errors import FieldErrors, invalid, not_found
+from cronofy_sandbox.errors import FieldErrors, empty, invalid, not_found
 from cronofy_sandbox.event_reads import EventQuery
 from cronofy_sandbox.ids import random_chars
+from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import get_sandbox
 
 bp = Blueprint("api_events", __name__, url_prefix="/v1")
@@ -84,18 +85,13 @@ def _owned(calendar_id: str) -> tuple[Any, Any]:
     return found
 
 
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
 @bp.post("/calendars/<calendar_id>/events")
 def upsert_event(calendar_id: str) -> ResponseReturnValue:
     """Upsert a managed event → 202."""
     account_caller("create_event")
     profile, cal = _owned(calendar_id)
-    event_writes.upsert(get_sandbox().store, profile, cal, _json_body())
-    return Response(b"", status=202)
+    event_writes.upsert(get_sandbox().store, profile, cal, json_object())
+    return empty(202)
 
 
 @bp.delete("/calendars/<calendar_id>/events")
@@ -103,8 +99,8 @@ def delete_event(calendar_id: str) -> ResponseReturnValue:
     """Delete a managed event (JSON body) → 202."""
     account_caller("delete_event")
     profile, cal = _owned(calendar_id)
-    event_writes.delete(get_sandbox().store, profile, cal, _json_body())
-    return Response(b"", status=202)
+    event_writes.delete(get_sandbox().store, profile, cal, json_object())
+    return empty(202)
 
 
 @bp.delete("/events")
@@ -115,7 +111,7 @@ def bulk_delete() -> ResponseReturnValue:
     says the API expects the JSON body, so the sandbox rejects the query form with a 422.
     """
     who = account_caller("delete_event")
-    body = _json_body()
+    body = json_object()
     owned = [
         cal["calendar_id"] for _, cal in directory.account_calendars(get_sandbox().store, who.sub)
     ]
@@ -131,4 +127,4 @@ def bulk_delete() -> ResponseReturnValue:
     if ids is not None and any(cal not in owned for cal in ids):
         raise invalid("calendar_ids", "not_found", "unknown calendar")
     calendar_events.delete_managed_in(get_sandbox().store, ids if ids is not None else owned)
-    return Response(b"", status=202)
+    return empty(202)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -11,19 +12,44 @@ from flask.typing import ResponseReturnValue
 from cronofy_sandbox.errors import FieldErrors, not_found, unauthorized
 from cronofy_sandbox.gatekeeper import is_api_key
 from cronofy_sandbox.invites import build_ics
+from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import get_sandbox
 from cronofy_sandbox.store import Store
-from cronofy_sandbox.timefmt import TimeFormatError, parse_event_time, stored_to_instant
+from cronofy_sandbox.timefmt import (
+    EventTime,
+    TimeFormatError,
+    parse_event_time,
+    stored_to_instant,
+    zone,
+)
 
 bp = Blueprint("api_smart_invites", __name__, url_prefix="/v1")
 
 
 def _recipients(body: dict[str, Any], errors: FieldErrors) -> list[str]:
     raw = body.get("recipients") if "recipients" in body else [body.get("recipient")]
-    emails = [r.get("email") for r in raw or [] if isinstance(r, dict)]
+    emails = [r.get("email") for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
     if not emails or not all(isinstance(e, str) and "@" in e for e in emails):
         errors.add("recipient", "required", "recipient email must be specified")
     return [str(e) for e in emails]
+
+
+def _organizer(body: dict[str, Any], errors: FieldErrors) -> None:
+    organizer = body.get("organizer")
+    if organizer is not None and not (
+        isinstance(organizer, dict)
+        and all(isinstance(organizer.get(key, ""), str) for key in ("name", "email"))
+    ):
+        errors.add("organizer", "invalid", 'organizer must be an object like {"name": "Acme"}')
+
+
+def _text(event: dict[str, Any], name: str, errors: FieldErrors, *, required: bool) -> str:
+    value = event.get(name)
+    if required and not value:
+        errors.add(f"event.{name}", "required", f"{name} must be specified")
+    elif value is not None and not isinstance(value, str):
+        errors.add(f"event.{name}", "invalid", f"{name} must be a string")
+    return value if isinstance(value, str) else ""
 
 
 def _event(body: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:
@@ -31,19 +57,37 @@ def _event(body: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:
     if not isinstance(event, dict):
         errors.add("event", "required", "event must be specified")
         return {}
-    if not event.get("summary"):
-        errors.add("event.summary", "required", "summary must be specified")
+    out: dict[str, Any] = {
+        "summary": _text(event, "summary", errors, required=True),
+        "description": _text(event, "description", errors, required=False),
+    }
     tzid = event.get("tzid", "Etc/UTC")
-    out = {"summary": event.get("summary", ""), "description": event.get("description", "")}
+    try:
+        zone(tzid)
+    except TimeFormatError:
+        errors.add("event.tzid", "invalid", "tzid must be a known IANA time zone")
+        tzid = "Etc/UTC"
+    edges = {}
     for name in ("start", "end"):
         try:
-            parsed = parse_event_time(event.get(name))
-            out[name] = {"time": parsed.stored(), "tzid": parsed.tzid or tzid}
+            edges[name] = parse_event_time(event.get(name))
+            out[name] = {"time": edges[name].stored(), "tzid": edges[name].tzid or tzid}
         except TimeFormatError:
             errors.add(f"event.{name}", "invalid", f"{name} must be a Time")
-    if isinstance(event.get("location"), dict):
-        out["location"] = event["location"]
+    if len(edges) == 2 and _instant(edges["end"]) <= _instant(edges["start"]):
+        # Otherwise the ICS would carry a DTSTART after its DTEND.
+        errors.add("event.end", "invalid", "end must be after start")
+    location = event.get("location")
+    if location is not None:
+        if not isinstance(location, dict) or not isinstance(location.get("description", ""), str):
+            errors.add("event.location", "invalid", 'location must be like {"description": "..."}')
+        else:
+            out["location"] = location
     return out
+
+
+def _instant(edge: EventTime) -> datetime:
+    return stored_to_instant(edge.stored())
 
 
 def _ics(
@@ -73,7 +117,7 @@ def upsert() -> ResponseReturnValue:
     """method=request (default) creates/updates; method=cancel cancels (cancellation ICS)."""
     if not is_api_key():
         raise unauthorized()
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     errors = FieldErrors()
     invite_id = body.get("smart_invite_id")
     if not isinstance(invite_id, str) or not invite_id:
@@ -82,10 +126,14 @@ def upsert() -> ResponseReturnValue:
     if method not in ("request", "cancel"):
         errors.add("method", "invalid", "method must be request or cancel")
     emails = _recipients(body, errors)
+    callback_url = body.get("callback_url")
+    if callback_url is not None and not isinstance(callback_url, str):
+        errors.add("callback_url", "invalid", "callback_url must be a URL")
     store = get_sandbox().store
     event: dict[str, Any] = {}
     if method == "request":
         event = _event(body, errors)
+        _organizer(body, errors)
     errors.raise_if_any()
     rows = [_store_one(store, str(invite_id), email, method, event, body) for email in emails]
     if rows and any(r is None for r in rows):
@@ -115,9 +163,11 @@ def _store_one(
     if method == "cancel":
         if row is None:
             return None
+        # The recipient keeps their reply status (pending, accepted...): only the method
+        # changes, and the cancellation ICS carries METHOD:CANCEL.
         store.execute(
-            "UPDATE smart_invites SET method = 'cancel', status = 'declined', sequence ="
-            " sequence + 1 WHERE smart_invite_id = ? AND email = ?",
+            "UPDATE smart_invites SET method = 'cancel', sequence = sequence + 1"
+            " WHERE smart_invite_id = ? AND email = ?",
             (invite_id, email),
         )
     else:
@@ -148,9 +198,8 @@ def _load(store: Store, invite_id: str, email: str) -> dict[str, Any] | None:
 def _shape(row: dict[str, Any]) -> dict[str, Any]:
     event = json.loads(row["event"])
     method = "CANCEL" if row["method"] == "cancel" else "REQUEST"
-    status = "cancelled" if row["method"] == "cancel" else row["status"]
     body: dict[str, Any] = {
-        "recipient": {"email": row["email"], "status": status},
+        "recipient": {"email": row["email"], "status": row["status"]},
         "smart_invite_id": row["smart_invite_id"],
         "callback_url": row["callback_url"],
         "event": event,

@@ -6,11 +6,12 @@ import logging
 import secrets
 
 import requests
-from flask import Flask, Response
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from cronofy_sandbox.config import SandboxConfig
 from cronofy_sandbox.delivery import Deliverer
-from cronofy_sandbox.errors import ApiError
+from cronofy_sandbox.errors import ApiError, is_api_path
 from cronofy_sandbox.seed import seed_demo
 from cronofy_sandbox.state import EXTENSION_KEY, Sandbox
 from cronofy_sandbox.store import Store
@@ -32,6 +33,8 @@ def create_app(
     app.config["SECRET_KEY"] = secrets.token_hex(32)
     # A distinct cookie name so a mounted sandbox never overwrites the host app's session.
     app.config["SESSION_COOKIE_NAME"] = "cronofy_sandbox_session"
+    # Larger bodies are refused with 413 before they are read (request_body.py).
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     store = Store(config.database)
     if config.seed_demo:
         seed_demo(store)
@@ -43,6 +46,13 @@ def create_app(
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        # Unknown routes and methods, oversized bodies: JSON under /v1 and /oauth, as Cronofy.
+        if not is_api_path(request.path):
+            return exc
+        return ApiError.from_http(exc).response()
 
     return app
 

@@ -94,7 +94,7 @@ def upsert_managed(
     stamp = _stamp()
     values = (
         fields["summary"],
-        fields.get("description", ""),
+        fields.get("description") or "",
         start.stored(),
         end.stored(),
         int(start.all_day),

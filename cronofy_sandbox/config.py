@@ -23,6 +23,8 @@ class SandboxConfig:
     # Cronofy may or may not rotate. Rotation is the stricter behaviour, so it is the default.
     rotate_refresh_tokens: bool = True
     page_size: int = 250
+    # Cronofy's body limit is undocumented ([INF]); 1 MiB is far above any real request.
+    max_body_bytes: int = 1024 * 1024
     delivery_attempts: int = 4
     delivery_backoff: float = 0.2
     delivery_timeout: float = 5.0

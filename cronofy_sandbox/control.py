@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import control_people, directory, external_changes, grants, push
 from cronofy_sandbox.errors import ApiError, invalid
+from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import get_sandbox
 from cronofy_sandbox.timefmt import TimeFormatError, parse_time
 
@@ -16,8 +17,7 @@ bp = Blueprint("control", __name__, url_prefix="/control")
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
+    return json_object()
 
 
 def _times(body: dict[str, Any]) -> tuple[Any, Any]:

@@ -3,7 +3,10 @@
 Bodies the reference confirms: 422 `{"errors": {field: [{"key", "description"}]}}` and the
 OAuth error `{"error": "invalid_grant"}` on /oauth/token (exact body is [INF] in the reference;
 RFC 6749 §5.2 shape chosen). Bodies the reference does not document (401, 403, 404, 429) are
-empty JSON-less responses here with RFC 6750 `WWW-Authenticate` hints on 401/403 ([INF]).
+empty here with RFC 6750 `WWW-Authenticate` hints on 401/403 ([INF]). Nothing under /v1 or
+/oauth is labelled HTML: empty bodies carry the JSON content type (what a Rails API such as
+Cronofy's answers for a bare status, [INF]), and routing errors (unknown path or method,
+oversized body) get an RFC 6749-style `{"error", "error_description"}` body ([INF]).
 """
 
 from __future__ import annotations
@@ -11,6 +14,19 @@ from __future__ import annotations
 import json
 
 from flask import Response
+from werkzeug.exceptions import HTTPException
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def is_api_path(path: str) -> bool:
+    """Whether `path` is part of the Cronofy API surface (JSON only, never HTML)."""
+    return path in ("/v1", "/oauth") or path.startswith(("/v1/", "/oauth/token"))
+
+
+def empty(status: int) -> Response:
+    """A bodiless API answer (202 Accepted, 200 on revoke...) with the JSON content type."""
+    return Response(b"", status=status, content_type=JSON_TYPE)
 
 
 class ApiError(Exception):
@@ -24,12 +40,21 @@ class ApiError(Exception):
         self.body = body
         self.headers = headers or {}
 
+    @classmethod
+    def from_http(cls, exc: HTTPException) -> ApiError:
+        """A routing error (404, 405, 413...) as a JSON API error."""
+        status = exc.code or 500
+        name = (exc.name or "error").lower().replace(" ", "_")
+        # Keep what the exception adds (Allow on 405), not its HTML content type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return cls(status, {"error": name, "error_description": exc.description}, headers)
+
     def response(self) -> Response:
         """Render this error as an HTTP response."""
         if self.body is None:
-            resp = Response(b"", status=self.status)
+            resp = empty(self.status)
         else:
-            resp = Response(json.dumps(self.body), status=self.status, mimetype="application/json")
+            resp = Response(json.dumps(self.body), status=self.status, content_type=JSON_TYPE)
         for name, value in self.headers.items():
             resp.headers[name] = value
         return resp

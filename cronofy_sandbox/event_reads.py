@@ -50,6 +50,8 @@ def parse_query(store: Store, sub: str, *, free_busy: bool) -> EventQuery:
     day_from = query_params.optional_date("from", errors)
     day_to = query_params.optional_date("to", errors)
     last_modified = query_params.optional_time("last_modified", errors)
+    if day_from and day_to and day_from > day_to:
+        errors.add("to", "invalid", "to must not be before from")
     only_managed = False if free_busy else query_params.flag("only_managed", False, errors)
     q = {
         "include_deleted": query_params.flag("include_deleted", False, errors),

@@ -44,6 +44,43 @@ def _time(body: dict[str, Any], name: str, errors: FieldErrors) -> EventTime | N
         return None
 
 
+def _check_location(body: dict[str, Any], errors: FieldErrors) -> None:
+    location = body.get("location")
+    if location is None:
+        return
+    # An object with string fields (§5.2: lat/long are strings too); a bare string is refused.
+    if not isinstance(location, dict) or not all(
+        isinstance(location.get(key, ""), str) for key in ("description", "lat", "long")
+    ):
+        errors.add(
+            "location", "invalid", 'location must be an object like {"description": "Room 2"}'
+        )
+
+
+def _check_attendees(body: dict[str, Any], errors: FieldErrors) -> None:
+    attendees = body.get("attendees")
+    if attendees is None:
+        return
+    if not isinstance(attendees, dict):
+        errors.add("attendees", "invalid", 'attendees must be an object like {"invite": [...]}')
+        return
+    for key in ("invite", "remove"):
+        people = attendees.get(key, [])
+        if not isinstance(people, list) or not all(_is_attendee(a) for a in people):
+            errors.add(
+                f"attendees.{key}",
+                "invalid",
+                f'attendees.{key} must be a list of objects like {{"email": "kim@example.org"}}',
+            )
+
+
+def _is_attendee(value: object) -> bool:
+    if not isinstance(value, dict):
+        return False
+    email, name = value.get("email"), value.get("display_name", "")
+    return isinstance(email, str) and "@" in email and isinstance(name, str | None)
+
+
 def validate_upsert(body: dict[str, Any]) -> tuple[EventTime, EventTime]:
     """Check an upsert body; raise 422 listing every bad field."""
     errors = FieldErrors()
@@ -61,6 +98,8 @@ def validate_upsert(body: dict[str, Any]) -> tuple[EventTime, EventTime]:
             errors.add("tzid", "invalid", "tzid must be a known IANA time zone")
     if body.get("transparency", "opaque") not in ("opaque", "transparent"):
         errors.add("transparency", "invalid", "transparency must be opaque or transparent")
+    _check_location(body, errors)
+    _check_attendees(body, errors)
     if start and end:
         if start.all_day != end.all_day:
             errors.add("end", "invalid", "start and end must both be dates or both be times")
@@ -73,15 +112,17 @@ def validate_upsert(body: dict[str, Any]) -> tuple[EventTime, EventTime]:
 
 
 def _attendees(body: dict[str, Any]) -> list[dict[str, str]]:
-    invite = (body.get("attendees") or {}).get("invite") or []
+    """The invited attendees of a validated body, minus any it asks to remove."""
+    attendees = body.get("attendees") or {}
+    removed = {a["email"].lower() for a in attendees.get("remove", [])}
     return [
         {
-            "email": str(a.get("email", "")),
-            "display_name": str(a.get("display_name", a.get("email", ""))),
+            "email": a["email"],
+            "display_name": a.get("display_name") or a["email"],
             "status": "needs_action",
         }
-        for a in invite
-        if isinstance(a, dict)
+        for a in attendees.get("invite", [])
+        if a["email"].lower() not in removed
     ]
 
 

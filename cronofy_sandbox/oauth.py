@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask import Blueprint, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from cronofy_sandbox import consent, grants
-from cronofy_sandbox.errors import oauth_error
+from cronofy_sandbox.errors import empty, oauth_error
+from cronofy_sandbox.request_body import BodyError, json_or_form
 from cronofy_sandbox.state import get_sandbox
 
 bp = Blueprint("oauth", __name__)
@@ -102,10 +103,10 @@ def decide() -> ResponseReturnValue:
 
 def _body() -> dict[str, Any]:
     """JSON or form-encoded body (both are accepted on the OAuth endpoints)."""
-    data = request.get_json(silent=True)
-    if isinstance(data, dict):
-        return data
-    return request.form.to_dict()
+    try:
+        return json_or_form()
+    except BodyError as exc:
+        raise oauth_error("invalid_request") from exc
 
 
 def _check_client(body: dict[str, Any]) -> None:
@@ -151,4 +152,4 @@ def revoke() -> ResponseReturnValue:
         grants.revoke_token(store, str(body["token"]))
     elif body.get("sub"):
         grants.revoke_sub(store, str(body["sub"]))
-    return Response(b"", status=200)
+    return empty(200)

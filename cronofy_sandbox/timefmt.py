@@ -11,6 +11,22 @@ class TimeFormatError(ValueError):
     """A value is not a Cronofy Time, Date or time object."""
 
 
+# Cronofy does not document the range it accepts ([INF]). The sandbox keeps every Time and
+# Date within these years so that shifting by any time zone or by the read window (42 days
+# back, 201 ahead) can never leave Python's datetime range (years 1–9999).
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+# Durations (required_duration, buffers, start_interval) longer than a year are refused.
+MAX_DURATION_MINUTES = 366 * 24 * 60
+
+
+def _in_range(day: date, value: object) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise TimeFormatError(
+            f"{value!r} is outside {EARLIEST.year}-{LATEST.year}, the years the sandbox supports"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class EventTime:
     """An event boundary: an aware UTC instant or an all-day date."""
@@ -56,6 +72,7 @@ def parse_time(value: object) -> datetime:
         raise TimeFormatError(f"not a time: {value!r}") from exc
     if parsed.tzinfo is None:
         raise TimeFormatError(f"time without zone: {value!r}")
+    _in_range(parsed.date(), value)
     return parsed.astimezone(UTC)
 
 
@@ -64,9 +81,11 @@ def parse_date(value: object) -> date:
     if not isinstance(value, str):
         raise TimeFormatError(f"not a date: {value!r}")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise TimeFormatError(f"not a date: {value!r}") from exc
+    _in_range(day, value)
+    return day
 
 
 def parse_event_time(value: object) -> EventTime:
@@ -88,7 +107,8 @@ def zone(tzid: object) -> ZoneInfo:
         raise TimeFormatError("tzid missing")
     try:
         return ZoneInfo(tzid)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a name too long for the file system the zone database lives on.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise TimeFormatError(f"unknown tzid {tzid!r}") from exc
 
 
@@ -108,7 +128,7 @@ def day_start(day: date, tzid: str) -> datetime:
 def minutes(value: object) -> timedelta:
     """Parse a duration object {"minutes": N} (or {"hours": N}) into a timedelta."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(minutes=value)
+        value = {"minutes": value}
     if not isinstance(value, dict):
         raise TimeFormatError("duration must be an object")
     total = 0
@@ -117,4 +137,6 @@ def minutes(value: object) -> timedelta:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise TimeFormatError(f"{key} must be a non-negative integer")
         total += amount * factor
+    if total > MAX_DURATION_MINUTES:
+        raise TimeFormatError(f"a duration may be at most {MAX_DURATION_MINUTES} minutes")
     return timedelta(minutes=total)
