@@ -144,12 +144,20 @@ def token() -> ResponseReturnValue:
 
 @bp.post("/oauth/token/revoke")
 def revoke() -> ResponseReturnValue:
-    """RFC 7009 revocation: 200 with no body, even for unknown tokens; `token` wins over `sub`."""
+    """RFC 7009 revocation: 200 with no body, even for unknown tokens; `token` wins over `sub`.
+
+    Without `token` (or Cronofy's `sub` extension) there is nothing to revoke: RFC 7009 §2.1
+    makes `token` required, so the request is a 400 invalid_request, not a silent 200. That
+    is what a client sending `refresh_token=` instead (the Node SDK's default) must see.
+    """
     body = _body()
     _check_client(body)
     store = get_sandbox().store
-    if body.get("token"):
-        grants.revoke_token(store, str(body["token"]))
-    elif body.get("sub"):
-        grants.revoke_sub(store, str(body["sub"]))
+    token, sub = body.get("token"), body.get("sub")
+    if isinstance(token, str) and token:
+        grants.revoke_token(store, token)
+    elif token is None and isinstance(sub, str) and sub:
+        grants.revoke_sub(store, sub)
+    else:
+        raise oauth_error("invalid_request")
     return empty(200)

@@ -16,13 +16,16 @@ log = logging.getLogger(__name__)
 
 
 def channel_json(row: sqlite3.Row) -> dict[str, Any]:
-    """A channel as the API shows it: filters list only non-default values (§8.1)."""
+    """A channel as the API and its notifications show it (§8.1, §8.2).
+
+    `calendar_ids` appears only when the channel filters on calendars; `only_managed` always
+    appears, false included, as in the documented notification example.
+    """
     filters: dict[str, Any] = {}
     calendar_ids = json.loads(row["calendar_ids"])
     if calendar_ids:
         filters["calendar_ids"] = calendar_ids
-    if row["only_managed"]:
-        filters["only_managed"] = True
+    filters["only_managed"] = bool(row["only_managed"])
     return {
         "channel_id": row["channel_id"],
         "callback_url": row["callback_url"],

@@ -65,9 +65,15 @@ def within(requested: str, ceiling: str) -> bool:
 
 
 def compressed(scope: str) -> str:
-    """The compressed form userinfo reports (§4.2): the smallest compound that covers it."""
-    granted = expand(scope)
-    for name in ("free_busy", "read_only", "free_busy_write", "read_write"):
-        if granted <= _COMPOUND[name] | {name}:
+    """The form userinfo reports (§4.2): a compound name only when it grants exactly `scope`.
+
+    A compound that merely covers the scope would over-report: `read_events create_event`
+    (what an Enterprise Connect user is often given) is not `read_write`, which would claim
+    deletes and calendar creation too. Anything that is not exactly a compound is reported
+    as granted ([INF]: Cronofy documents the compressed form by example only).
+    """
+    granted = expand(scope) - _COMPOUND.keys()
+    for name, members in _COMPOUND.items():
+        if granted == members:
             return name
-    return scope
+    return " ".join(dict.fromkeys(scope.split()))

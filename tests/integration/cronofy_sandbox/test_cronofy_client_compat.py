@@ -14,6 +14,7 @@ from cronofy_client import (
     AvailabilityQuery,
     CronofyAuthExpired,
     CronofyClient,
+    CronofyError,
     CronofyInvalidGrant,
     CronofyNotFound,
     CronofyRateLimited,
@@ -224,3 +225,36 @@ def test_error_mapping(client, sandbox):
     sandbox.control.expire_access_tokens()
     with pytest.raises(CronofyAuthExpired):
         client.userinfo(grant.access_token)
+
+
+def test_revoke_sends_token_and_kills_the_grant(client, sandbox):
+    grant = _grant(client)
+    sandbox.control.clear_requests()
+    client.revoke(refresh_token=grant.refresh_token)
+    assert [(r["path"], r["status"]) for r in sandbox.control.requests()] == [
+        ("/oauth/token/revoke", 200)
+    ]
+    with pytest.raises(CronofyAuthExpired):
+        client.userinfo(grant.access_token)
+    with pytest.raises(CronofyInvalidGrant):
+        client.refresh(grant.refresh_token)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(500, CronofyUnavailable), (503, CronofyUnavailable), (429, CronofyRateLimited)],
+)
+def test_revoke_raises_when_cronofy_does_not_confirm(client, sandbox, status, error):
+    grant = _grant(client)
+    # max_retries=1: both attempts fail, so the caller learns nothing was revoked.
+    sandbox.control.fail_next(status, 2, path_prefix="/oauth/token/revoke")
+    with pytest.raises(error):
+        client.revoke(refresh_token=grant.refresh_token)
+    assert client.userinfo(grant.access_token).email == "ada@demo.test"
+
+
+def test_revoke_with_bad_client_credentials_raises(sandbox):
+    wrong = CronofyClient(sandbox.client_id, "CRN_wrong", api_base_url=sandbox.base_url)
+    with pytest.raises(CronofyError) as err:
+        wrong.revoke(refresh_token="x" * 32)
+    assert err.value.status == 401

@@ -180,7 +180,10 @@ def test_service_account_authorization(sandbox, pyclient, receiver):
     assert payload["state"] == "u1"
     user = pyclient()
     user.get_authorization_from_code(payload["code"], redirect_uri=callback_url)
-    assert user.userinfo()["email"] == "alan@demo.test"
+    info = user.userinfo()
+    assert info["email"] == "alan@demo.test"
+    # Exactly what was granted: read_write would claim deletes and calendar creation too.
+    assert info["cronofy.data"]["authorization"]["scope"] == "read_events create_event"
 
 
 def test_smart_invite_create_status_cancel(pyclient):
@@ -202,6 +205,16 @@ def test_smart_invite_create_status_cancel(pyclient):
     assert status["replies"] == []
     cancelled = client.cancel_smart_invite("inv-1", {"email": "guest@example.test"})
     assert "METHOD:CANCEL" in cancelled["attachments"]["icalendar"]
+    assert cancelled["recipient"] == {"email": "guest@example.test", "status": "pending"}
+
+
+def test_revoke_authorization_sends_token_and_kills_the_grant(connect, pyclient):
+    grant = connect()
+    client = pyclient(grant["access_token"], grant["refresh_token"])
+    client.revoke_authorization()
+    with pytest.raises(PyCronofyRequestError) as err:
+        pyclient(grant["access_token"]).userinfo()
+    assert err.value.response.status_code == 401
 
 
 def test_pycronofy_bulk_delete_query_form_is_rejected(connect, pyclient):

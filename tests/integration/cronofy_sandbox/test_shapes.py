@@ -146,6 +146,29 @@ def test_revoke_is_200_even_for_unknown_tokens_and_kills_the_grant(sandbox, conn
     assert api(sandbox, "GET", "/v1/userinfo", grant["access_token"]).status_code == 401
 
 
+@pytest.mark.parametrize(
+    "identifier",
+    [{}, {"refresh_token": "use-grant"}, {"token": ""}, {"token": ["x"]}, {"sub": 5}],
+    ids=["credentials only", "refresh_token instead of token", "empty", "list", "sub number"],
+)
+def test_revoke_without_token_is_invalid_request_and_revokes_nothing(sandbox, connect, identifier):
+    grant = connect()
+    creds = {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
+    if identifier.get("refresh_token") == "use-grant":
+        identifier = {"refresh_token": grant["refresh_token"]}
+    resp = api(sandbox, "POST", "/oauth/token/revoke", json={**creds, **identifier})
+    assert (resp.status_code, resp.json()) == (400, {"error": "invalid_request"})
+    assert api(sandbox, "GET", "/v1/userinfo", grant["access_token"]).status_code == 200
+
+
+def test_revoke_by_sub_kills_every_grant_of_the_account(sandbox, connect):
+    grant = connect()
+    creds = {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
+    resp = api(sandbox, "POST", "/oauth/token/revoke", json={**creds, "sub": grant["sub"]})
+    assert resp.status_code == 200
+    assert api(sandbox, "GET", "/v1/userinfo", grant["access_token"]).status_code == 401
+
+
 def test_userinfo_shape(sandbox, connect):
     body = api(sandbox, "GET", "/v1/userinfo", connect()["access_token"]).json()
     profile = body["cronofy.data"]["profiles"][0]
@@ -380,14 +403,18 @@ def test_channel_shapes(sandbox, connect, receiver):
     created = api(
         sandbox, "POST", "/v1/channels", token, json={"callback_url": f"{receiver.url}/p"}
     )
-    assert shape(created.json()) == {"channel": {"channel_id": S, "callback_url": S, "filters": {}}}
+    # The documented example lists "only_managed": false; calendar_ids only when filtering.
+    channel = {"channel_id": S, "callback_url": S, "filters": {"only_managed": B}}
+    assert shape(created.json()) == {"channel": channel}
+    assert created.json()["channel"]["filters"] == {"only_managed": False}
     listed = api(sandbox, "GET", "/v1/channels", token).json()
-    assert shape(listed) == {"channels": [{"channel_id": S, "callback_url": S, "filters": {}}]}
+    assert shape(listed) == {"channels": [channel]}
     closed = api(
         sandbox, "DELETE", f"/v1/channels/{created.json()['channel']['channel_id']}", token
     )
     assert closed.status_code == 202
-    receiver.next_of("verification")
+    verification = receiver.next_of("verification").json()
+    assert verification["channel"]["filters"] == {"only_managed": False}
 
 
 def test_smart_invite_shape_and_api_key_required(sandbox):
