@@ -99,6 +99,7 @@ def upsert_managed(
         end.stored(),
         int(start.all_day),
         start.tzid or fields.get("tzid"),
+        end.tzid or fields.get("tzid"),
         json.dumps(fields.get("location")),
         fields.get("transparency", "opaque"),
         json.dumps(fields.get("attendees", [])),
@@ -108,8 +109,8 @@ def upsert_managed(
         uid = f"evt_managed_{random_chars(20)}"
         store.execute(
             "INSERT INTO events (calendar_id, event_uid, event_id, managed, summary, description,"
-            " start, end, all_day, tzid, location, transparency, attendees, delivery, created,"
-            " updated) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " start, end, all_day, tzid, end_tzid, location, transparency, attendees, delivery,"
+            " created, updated) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (calendar_id, uid, fields["event_id"], *values, stamp, stamp),
         )
         return uid, True
@@ -118,7 +119,7 @@ def upsert_managed(
         spans.append([existing["start"], existing["end"]])
     store.execute(
         "UPDATE events SET summary = ?, description = ?, start = ?, end = ?, all_day = ?, tzid = ?,"
-        " location = ?, transparency = ?, attendees = ?, delivery = ?, deleted = 0,"
+        " end_tzid = ?, location = ?, transparency = ?, attendees = ?, delivery = ?, deleted = 0,"
         " previous_spans = ?, updated = ? WHERE event_uid = ?",
         (*values, json.dumps(spans), stamp, existing["event_uid"]),
     )

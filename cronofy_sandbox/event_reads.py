@@ -11,7 +11,16 @@ from typing import Any
 from cronofy_sandbox import calendar_events, directory, query_params
 from cronofy_sandbox.errors import FieldErrors, not_found
 from cronofy_sandbox.store import Store
-from cronofy_sandbox.timefmt import day_start, format_time, now, parse_time, stored_to_instant
+from cronofy_sandbox.timefmt import (
+    day_start,
+    format_time,
+    now,
+    parse_time,
+    stored_to_instant,
+    zone,
+)
+
+UTC_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
 
 # Documented for Free/Busy and assumed for Read Events (§5.1): 42 days back, 201 ahead.
 PAST_DAYS, FUTURE_DAYS = 42, 201
@@ -127,9 +136,21 @@ def select(
 
 
 def _time_value(text: str, q: EventQuery, row_tzid: str | None) -> Any:
-    if q.localized_times:
-        return {"time": text, "tzid": row_tzid or q.tzid}
-    return text
+    """A stored Time/Date as Read Events shows it; localized_times → {"time", "tzid"}.
+
+    Localized times carry the local offset of their zone, as Cronofy's fixtures do
+    (`"2014-09-13T23:00:00+02:00"` for Europe/Paris). UTC zones get `Z`, as a Rails app
+    formats a time in UTC ([INF]); Dates stay Dates.
+    """
+    if not q.localized_times:
+        return text
+    tzid = row_tzid or q.tzid
+    if "T" not in text:
+        return {"time": text, "tzid": tzid}
+    local = parse_time(text).astimezone(zone(tzid))
+    if tzid in UTC_ZONES:
+        return {"time": format_time(local), "tzid": tzid}
+    return {"time": local.isoformat(timespec="seconds"), "tzid": tzid}
 
 
 def event_json(row: sqlite3.Row, profile: sqlite3.Row, q: EventQuery) -> dict[str, Any]:
@@ -141,7 +162,7 @@ def event_json(row: sqlite3.Row, profile: sqlite3.Row, q: EventQuery) -> dict[st
         "summary": row["summary"],
         "description": row["description"],
         "start": _time_value(row["start"], q, row["tzid"]),
-        "end": _time_value(row["end"], q, row["tzid"]),
+        "end": _time_value(row["end"], q, row["end_tzid"] or row["tzid"]),
         "deleted": bool(row["deleted"]),
         "created": format_time(datetime.fromisoformat(row["created"])),
         "updated": format_time(datetime.fromisoformat(row["updated"])),
@@ -178,6 +199,6 @@ def free_busy_json(row: sqlite3.Row, q: EventQuery) -> dict[str, Any] | None:
     return {
         "calendar_id": row["calendar_id"],
         "start": _time_value(row["start"], q, row["tzid"]),
-        "end": _time_value(row["end"], q, row["tzid"]),
+        "end": _time_value(row["end"], q, row["end_tzid"] or row["tzid"]),
         "free_busy_status": status,
     }

@@ -28,7 +28,8 @@ CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, calendar_id TEXT NOT NULL, event_uid TEXT NOT NULL UNIQUE,
     event_id TEXT, managed INTEGER NOT NULL, summary TEXT NOT NULL DEFAULT '',
     description TEXT NOT NULL DEFAULT '', start TEXT NOT NULL, end TEXT NOT NULL,
-    all_day INTEGER NOT NULL DEFAULT 0, tzid TEXT, location TEXT, transparency TEXT NOT NULL
+    all_day INTEGER NOT NULL DEFAULT 0, tzid TEXT, end_tzid TEXT, location TEXT,
+    transparency TEXT NOT NULL
     DEFAULT 'opaque', status TEXT NOT NULL DEFAULT 'confirmed', attendees TEXT NOT NULL
     DEFAULT '[]', delivery TEXT NOT NULL DEFAULT 'calendar', previous_spans TEXT NOT NULL
     DEFAULT '[]', created TEXT NOT NULL, updated TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0

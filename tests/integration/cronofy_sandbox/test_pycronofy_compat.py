@@ -117,6 +117,16 @@ def test_upsert_then_delete_event(sandbox, connect, pyclient):
     assert list(client.read_events(only_managed=True)) == []
 
 
+def test_localized_times_use_the_events_zone(sandbox, connect, pyclient):
+    client = pyclient(connect()["access_token"])
+    calendar_id = sandbox.control.calendar_id("ada@demo.test")
+    start = {"time": FAR, "tzid": "Europe/Paris"}
+    end = {"time": FAR + timedelta(hours=1), "tzid": "Europe/Paris"}
+    client.upsert_event(calendar_id, {"event_id": "b", "summary": "L", "start": start, "end": end})
+    (event,) = client.read_events(only_managed=True, localized_times=True)
+    assert event["start"] == {"time": "2031-03-04T10:00:00+01:00", "tzid": "Europe/Paris"}
+
+
 def test_availability_with_member_token(sandbox, connect, pyclient):
     grant = connect()
     calendar_id = sandbox.control.calendar_id("ada@demo.test")

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +25,7 @@ from cronofy_sandbox import SandboxConfig, consent, create_app, grants
 from cronofy_sandbox.state import EXTENSION_KEY, Sandbox
 
 SECRET = "CRN_sandbox_secret"
-CALLBACK = "http://127.0.0.1:9/callback"  # the discard port: deliveries fail fast, locally
+CALLBACK = "http://127.0.0.1:9/callback"
 SCOPE = "read_account list_calendars read_events create_event delete_event create_calendar"
 ZONES = ("Etc/UTC", "Asia/Tokyo", "Pacific/Kiritimati", "Pacific/Pago_Pago")
 
@@ -54,10 +55,23 @@ def _connect(sandbox: Sandbox, req: consent.AuthorizeRequest, email: str) -> str
     return str(grants.exchange_code(sandbox.store, sandbox.config, code, CALLBACK)["access_token"])
 
 
+class _NoNetwork(requests.adapters.BaseAdapter):
+    """Generated callback URLs may name any host: callbacks fail here, never leave."""
+
+    def send(self, *args: object, **kwargs: object) -> requests.Response:
+        raise requests.ConnectionError("callbacks do not leave this test")
+
+    def close(self) -> None:
+        return
+
+
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     config = SandboxConfig(client_secrets=(SECRET,), delivery_attempts=1, delivery_backoff=0)
-    app = create_app(config)
+    offline = requests.Session()
+    for prefix in ("http://", "https://"):
+        offline.mount(prefix, _NoNetwork())
+    app = create_app(config, delivery_session=offline)
     sandbox: Sandbox = app.extensions[EXTENSION_KEY]
     individual = consent.AuthorizeRequest(False, CALLBACK, SCOPE, "", None, None, "")
     accounts = []
@@ -82,7 +96,7 @@ def world() -> Iterator[World]:
     )
     service_token = _connect(sandbox, enterprise, "admin@demo.test")
     yield World(app, app.test_client(), accounts, service_token)
-    sandbox.deliverer.wait_idle(10)
+    sandbox.deliverer.close()
 
 
 def _routes(app: Flask) -> list[tuple[str, str]]:
