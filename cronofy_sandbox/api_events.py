@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
-from cronofy_sandbox import calendar_events, directory, event_reads, event_writes
+from cronofy_sandbox import directory, event_reads, event_writes
 from cronofy_sandbox.api_accounts import account_caller
 from cronofy_sandbox.errors import FieldErrors, empty, invalid, not_found
 from cronofy_sandbox.event_reads import EventQuery
@@ -90,7 +90,7 @@ def upsert_event(calendar_id: str) -> ResponseReturnValue:
     """Upsert a managed event → 202."""
     account_caller("create_event")
     profile, cal = _owned(calendar_id)
-    event_writes.upsert(get_sandbox().store, profile, cal, json_object())
+    event_writes.upsert(get_sandbox(), profile, cal, json_object())
     return empty(202)
 
 
@@ -99,7 +99,7 @@ def delete_event(calendar_id: str) -> ResponseReturnValue:
     """Delete a managed event (JSON body) → 202."""
     account_caller("delete_event")
     profile, cal = _owned(calendar_id)
-    event_writes.delete(get_sandbox().store, profile, cal, json_object())
+    event_writes.delete(get_sandbox(), profile, cal, json_object())
     return empty(202)
 
 
@@ -126,5 +126,5 @@ def bulk_delete() -> ResponseReturnValue:
     errors.raise_if_any()
     if ids is not None and any(cal not in owned for cal in ids):
         raise invalid("calendar_ids", "not_found", "unknown calendar")
-    calendar_events.delete_managed_in(get_sandbox().store, ids if ids is not None else owned)
+    event_writes.delete_all(get_sandbox(), ids if ids is not None else owned)
     return empty(202)

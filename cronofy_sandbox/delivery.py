@@ -27,6 +27,9 @@ class Callback:
     url: str
     payload: Mapping[str, object]
     channel_id: str | None = None
+    # Callbacks with the same key batch: while one waits in the queue, later ones are
+    # covered by it (a change notification's changes_since is the earliest change's time).
+    batch_key: str | None = None
 
 
 class Deliverer:
@@ -48,16 +51,25 @@ class Deliverer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._batch_lock = threading.Lock()
+        self._waiting: dict[str, int] = {}  # batch key -> delivery id still in the queue
 
     def send(self, callback: Callback) -> int:
-        """Record and schedule a callback; return its delivery id."""
-        delivery_id = self._store.execute(
-            "INSERT INTO deliveries (kind, url, channel_id) VALUES (?, ?, ?)",
-            (callback.kind, callback.url, callback.channel_id),
-        )
+        """Record and schedule a callback (or join a waiting batch); return its delivery id."""
+        with self._batch_lock:
+            waiting = self._waiting.get(callback.batch_key or "")
+            if waiting is not None:
+                return waiting
+            delivery_id = self._store.execute(
+                "INSERT INTO deliveries (kind, url, channel_id) VALUES (?, ?, ?)",
+                (callback.kind, callback.url, callback.channel_id),
+            )
+            queued = self._config.deliver_async and not self._closed.is_set()
+            if queued and callback.batch_key:
+                self._waiting[callback.batch_key] = delivery_id
         if self._closed.is_set():
             self._record(delivery_id, 0, None, "failed")
-        elif self._config.deliver_async:
+        elif queued:
             self._ensure_worker()
             self._queue.put((delivery_id, callback))
         else:
@@ -99,6 +111,7 @@ class Deliverer:
             try:
                 if item is None:
                     return
+                self._leave_batch(*item)
                 if self._closed.is_set():
                     self._record(item[0], 0, None, "failed")
                 else:
@@ -107,6 +120,12 @@ class Deliverer:
                 log.exception("callback delivery crashed")
             finally:
                 self._queue.task_done()
+
+    def _leave_batch(self, delivery_id: int, callback: Callback) -> None:
+        """Once a callback is being sent, later ones start a new batch (never lost)."""
+        with self._batch_lock:
+            if callback.batch_key and self._waiting.get(callback.batch_key) == delivery_id:
+                del self._waiting[callback.batch_key]
 
     def _deliver(self, delivery_id: int, callback: Callback) -> None:
         body = json.dumps(callback.payload, separators=(",", ":")).encode("utf-8")

@@ -1,16 +1,20 @@
-"""Upsert and delete of managed events (§5.2–5.4), honouring the profile's access mode."""
+"""Upsert and delete of managed events (§5.2–5.4), honouring the profile's access mode.
+
+Every write that changes something notifies the account's push channels (push.py).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
-from cronofy_sandbox import calendar_events, invites
+from cronofy_sandbox import calendar_events, invites, push
 from cronofy_sandbox.errors import ApiError, FieldErrors, forbidden, invalid
-from cronofy_sandbox.store import Store
+from cronofy_sandbox.state import Sandbox
 from cronofy_sandbox.timefmt import (
     EventTime,
     TimeFormatError,
+    now,
     parse_event_time,
     stored_to_instant,
     zone,
@@ -139,32 +143,49 @@ def check_writable(profile: sqlite3.Row, cal: sqlite3.Row) -> None:
         raise ApiError(423)
 
 
-def upsert(store: Store, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
-    """Create or update the app's event; in free/busy and no-calendar modes, mail an invite."""
+def upsert(sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
+    """Create or update the app's event and notify; free/busy and no-calendar modes mail it."""
     if "event_uid" in body and "event_id" not in body:
         # Editing external events needs elevated (unrestricted) permission (§2.7, §5.2).
         raise forbidden("unrestricted")
     start, end = validate_upsert(body)
     check_writable(profile, cal)
+    store = sandbox.store
     mode = profile["access_mode"]
     fields: dict[str, Any] = {**body, "attendees": _attendees(body)}
     delivery = "calendar" if mode == "read_write" else "invite"
+    changed_at = now()
     uid, _ = calendar_events.upsert_managed(store, cal["calendar_id"], fields, start, end, delivery)
     if delivery == "invite":
         event = store.one_or_fail("SELECT * FROM events WHERE event_uid = ?", (uid,))
         invites.mail_event(store, event, profile["profile_name"], cancel=False)
+    push.notify_change(sandbox, [cal["calendar_id"]], changed_at, managed=True)
 
 
-def delete(store: Store, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
-    """Delete the app's event by event_id (unknown ids are accepted silently, as 202)."""
+def delete(sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
+    """Delete the app's event by event_id and notify (unknown ids: accepted silently, 202)."""
     if body.get("event_uid") and not body.get("event_id"):
         raise forbidden("unrestricted")
     if not isinstance(body.get("event_id"), str) or not body["event_id"]:
         raise invalid("event_id", "required", "event_id must be specified")
     check_writable(profile, cal)
+    store = sandbox.store
     event = calendar_events.managed(store, cal["calendar_id"], body["event_id"])
     if event is None or event["deleted"]:
         return
+    changed_at = now()
     calendar_events.mark_deleted(store, event["event_uid"])
     if event["delivery"] == "invite":
         invites.mail_event(store, event, profile["profile_name"], cancel=True)
+    push.notify_change(sandbox, [cal["calendar_id"]], changed_at, managed=True)
+
+
+def delete_all(sandbox: Sandbox, calendar_ids: list[str]) -> None:
+    """Bulk delete the app's events in these calendars; one notification per channel."""
+    changed_at = now()
+    touched = [
+        calendar_id
+        for calendar_id in calendar_ids
+        if calendar_events.delete_managed_in(sandbox.store, [calendar_id])
+    ]
+    push.notify_change(sandbox, touched, changed_at, managed=True)

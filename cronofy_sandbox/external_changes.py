@@ -44,7 +44,7 @@ def add(
         status=status,
     )
     if notify:
-        push.notify_change(sandbox, calendar_id, changed_at, managed=False)
+        push.notify_change(sandbox, [calendar_id], changed_at, managed=False)
     return uid
 
 
@@ -60,7 +60,7 @@ def move(sandbox: Sandbox, event_uid: str, start: datetime, end: datetime) -> No
     calendar_id = _external(sandbox, event_uid)
     changed_at = now()
     calendar_events.move(sandbox.store, event_uid, start, end)
-    push.notify_change(sandbox, calendar_id, changed_at, managed=False)
+    push.notify_change(sandbox, [calendar_id], changed_at, managed=False)
 
 
 def delete(sandbox: Sandbox, event_uid: str) -> None:
@@ -68,4 +68,4 @@ def delete(sandbox: Sandbox, event_uid: str) -> None:
     calendar_id = _external(sandbox, event_uid)
     changed_at = now()
     calendar_events.mark_deleted(sandbox.store, event_uid)
-    push.notify_change(sandbox, calendar_id, changed_at, managed=False)
+    push.notify_change(sandbox, [calendar_id], changed_at, managed=False)

@@ -1,10 +1,18 @@
-"""Push notifications (§8.2): verification, change and profile_disconnected."""
+"""Push notifications (§8.2): verification, change and profile_disconnected.
+
+Changes notify whoever made them: the person in their calendar (sandbox UI, control API) or
+the app through the API. Cronofy's push guide says so ("whether they are the events your app
+creates or the user created in their calendar"), and `only_managed` channels exist to hear
+about exactly the app's own events. (The reference's §5.7 reads the opposite from the
+delete-external-event page; the sandbox follows the push-notification docs.)
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -33,10 +41,20 @@ def channel_json(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _send(sandbox: Sandbox, channel: sqlite3.Row, notification: dict[str, Any]) -> None:
+def _send(
+    sandbox: Sandbox, channel: sqlite3.Row, notification: dict[str, Any], *, batch: bool = False
+) -> None:
     payload = {"notification": notification, "channel": channel_json(channel)}
+    channel_id = channel["channel_id"]
     sandbox.deliverer.send(
-        Callback(notification["type"], channel["callback_url"], payload, channel["channel_id"])
+        Callback(
+            notification["type"],
+            channel["callback_url"],
+            payload,
+            channel_id,
+            # Like a provider sync, changes close together reach a channel as one notification.
+            batch_key=f"change:{channel_id}" if batch else None,
+        )
     )
 
 
@@ -52,27 +70,32 @@ def _open_channels(sandbox: Sandbox, sub: str) -> list[sqlite3.Row]:
 
 
 def notify_change(
-    sandbox: Sandbox, calendar_id: str, changed_at: datetime, *, managed: bool
+    sandbox: Sandbox, calendar_ids: Collection[str], changed_at: datetime, *, managed: bool
 ) -> int:
-    """Tell every matching channel of the calendar's account that something changed."""
-    owner = sandbox.store.one(
-        "SELECT p.sub FROM calendars c JOIN profiles p USING (profile_id) WHERE c.calendar_id = ?",
-        (calendar_id,),
-    )
-    if owner is None:
+    """Tell each matching channel of the calendars' account, once, that something changed.
+
+    `managed` says whose events changed: the app's own reach `only_managed` channels too.
+    """
+    if not calendar_ids:
         return 0
+    marks = ",".join("?" * len(calendar_ids))
+    owners = sandbox.store.query(
+        f"SELECT DISTINCT p.sub FROM calendars c JOIN profiles p USING (profile_id) WHERE c.calendar_id IN ({marks})",  # noqa: E501, S608 - placeholders only
+        list(calendar_ids),
+    )
     sent = 0
     # Floor to whole seconds: reading with last_modified=changes_since must include the change.
     since = format_time(changed_at.replace(microsecond=0))
-    for channel in _open_channels(sandbox, owner["sub"]):
-        wanted = json.loads(channel["calendar_ids"])
-        if wanted and calendar_id not in wanted:
-            continue
-        if channel["only_managed"] and not managed:
-            continue
-        _send(sandbox, channel, {"type": "change", "changes_since": since})
-        sent += 1
-    log.info("change on %s notified %d channel(s)", calendar_id, sent)
+    for owner in owners:
+        for channel in _open_channels(sandbox, owner["sub"]):
+            wanted = json.loads(channel["calendar_ids"])
+            if wanted and not set(wanted) & set(calendar_ids):
+                continue
+            if channel["only_managed"] and not managed:
+                continue
+            _send(sandbox, channel, {"type": "change", "changes_since": since}, batch=True)
+            sent += 1
+    log.info("change on %d calendar(s) notified %d channel(s)", len(calendar_ids), sent)
     return sent
 
 

@@ -94,23 +94,93 @@ def test_channel_filters_skip_other_calendars_and_only_managed(sandbox, connect,
         receiver.next(timeout=0.5)
 
 
-def test_api_writes_do_not_notify(sandbox, connect, receiver):
-    grant = connect()
-    _channel(sandbox, grant["access_token"], f"{receiver.url}/push")
-    receiver.next_of("verification")
-    calendar_id = sandbox.control.calendar_id("ada@demo.test")
+def _upsert(sandbox, token, calendar_id, event_id="b1", start="2031-03-04T09:00:00Z"):
     resp = requests.post(
         f"{sandbox.base_url}/v1/calendars/{calendar_id}/events",
         json={
-            "event_id": "b1",
+            "event_id": event_id,
             "summary": "Lesson",
-            "start": "2031-03-04T09:00:00Z",
-            "end": "2031-03-04T10:00:00Z",
+            "start": start,
+            "end": start[:11] + "23:00:00Z",
         },
-        headers={"Authorization": f"Bearer {grant['access_token']}"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert resp.status_code == 202, resp.text
+
+
+def _read_changes(sandbox, token, since):
+    resp = requests.get(
+        f"{sandbox.base_url}/v1/events",
+        params={
+            "tzid": "Etc/UTC",
+            "last_modified": since,
+            "include_deleted": "true",
+            "include_managed": "true",
+            "from": "2031-03-01",
+            "to": "2031-03-10",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    return [(e["event_id"], e["deleted"]) for e in resp.json()["events"]]
+
+
+def test_api_upsert_and_delete_notify_like_calendar_changes(sandbox, connect, receiver):
+    # Cronofy: "whether they are the events your app creates or the user created".
+    grant = connect()
+    token = grant["access_token"]
+    _channel(sandbox, token, f"{receiver.url}/push")
+    receiver.next_of("verification")
+    calendar_id = sandbox.control.calendar_id("ada@demo.test")
+    _upsert(sandbox, token, calendar_id)
+    since = receiver.next_of("change").json()["notification"]["changes_since"]
+    assert _read_changes(sandbox, token, since) == [("b1", False)]
+    resp = requests.delete(
+        f"{sandbox.base_url}/v1/calendars/{calendar_id}/events",
+        json={"event_id": "b1"},
+        headers={"Authorization": f"Bearer {token}"},
         timeout=5,
     )
     assert resp.status_code == 202
+    since = receiver.next_of("change").json()["notification"]["changes_since"]
+    assert _read_changes(sandbox, token, since) == [("b1", True)]
+
+
+def test_only_managed_channels_hear_api_writes_and_not_the_persons_own(sandbox, connect, receiver):
+    grant = connect()
+    token = grant["access_token"]
+    primary = sandbox.control.calendar_id("ada@demo.test")
+    other = sandbox.control.calendar_id("ada@demo.test", primary=False)
+    _channel(sandbox, token, f"{receiver.url}/managed", only_managed=True)
+    _channel(sandbox, token, f"{receiver.url}/other", calendar_ids=[other])
+    receiver.next_of("verification")
+    receiver.next_of("verification")
+    sandbox.control.add_event(primary, "Own", START, START + timedelta(hours=1))
+    _upsert(sandbox, token, primary)
+    got = receiver.next_of("change")
+    assert (got.path, got.json()["channel"]["filters"]) == ("/managed", {"only_managed": True})
+    with pytest.raises(pytest.fail.Exception):
+        receiver.next(timeout=0.5)
+
+
+def test_bulk_delete_notifies_each_channel_once(sandbox, connect, receiver):
+    grant = connect()
+    token = grant["access_token"]
+    calendar_id = sandbox.control.calendar_id("ada@demo.test")
+    for event_id in ("a", "b", "c"):
+        _upsert(sandbox, token, calendar_id, event_id)
+    _channel(sandbox, token, f"{receiver.url}/push")
+    receiver.next_of("verification")
+    resp = requests.delete(
+        f"{sandbox.base_url}/v1/events",
+        json={"delete_all": True},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert resp.status_code == 202
+    since = receiver.next_of("change").json()["notification"]["changes_since"]
+    assert sorted(_read_changes(sandbox, token, since)) == [("a", True), ("b", True), ("c", True)]
     with pytest.raises(pytest.fail.Exception):
         receiver.next(timeout=0.5)
 
