@@ -35,6 +35,9 @@ def create_app(
     app.config["SESSION_COOKIE_NAME"] = "cronofy_sandbox_session"
     # Larger bodies are refused with 413 before they are read (request_body.py).
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    # "/v1/calendars//events" is a JSON 404, not an HTML 308 to a merged path (Flask skips
+    # error handlers for routing redirects).
+    app.url_map.merge_slashes = False
     store = Store(config.database)
     if config.seed_demo:
         seed_demo(store)

@@ -233,6 +233,7 @@ def test_read_events_with_from_after_to_is_a_422(sandbox, ada):
         ("GET", "/oauth/token/nope", 404),
         ("PUT", "/v1/events", 405),
         ("GET", "/oauth/token", 405),
+        ("DELETE", "/v1/calendars//events", 404),
     ],
 )
 def test_unknown_routes_and_methods_answer_json(sandbox, ada, method, path, status):
