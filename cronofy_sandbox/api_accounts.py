@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
-from cronofy_sandbox import directory, scopes
+from cronofy_sandbox import directory, permissions, scopes
 from cronofy_sandbox.errors import (
     ApiError,
     FieldErrors,
@@ -136,6 +136,15 @@ def revoke_profile(profile_id: str) -> ResponseReturnValue:
         raise not_found()
     store.execute("UPDATE profiles SET linked = 0 WHERE profile_id = ?", (profile_id,))
     return empty(202)
+
+
+@bp.post("/permissions")
+def request_permissions() -> ResponseReturnValue:
+    """Extended permissions (§2.7): a URL for the person, or accepted at once under EC."""
+    who = account_caller()
+    page = url_for("ui.permissions_page", request_id="REQUEST_ID", _external=True)
+    answer = permissions.request_permissions(get_sandbox().store, who, json_object(), page)
+    return jsonify({"permissions_request": answer})
 
 
 @bp.get("/calendars")

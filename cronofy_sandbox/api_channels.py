@@ -185,6 +185,7 @@ def _authorize_one(sandbox: Sandbox, account: Any, item: dict[str, Any]) -> None
             redirect_uri=item["callback_url"],
             kind="account",
             profile_id=profile_id,
+            delegated=True,
         )
         result = {"code": code}
     if item.get("state") is not None:

@@ -60,8 +60,13 @@ def _page(kind: str, q: EventQuery, number: int) -> dict[str, Any]:
             if (item := event_reads.free_busy_json(row, q)) is not None
         ]
     else:
+        unrestricted = {
+            cal["calendar_id"]
+            for _, cal in directory.account_calendars(sandbox.store, q.sub)
+            if cal["permission_level"] == "unrestricted"
+        }
         items = [
-            event_reads.event_json(row, profile, q)
+            event_reads.event_json(row, profile, q, unrestricted=row["calendar_id"] in unrestricted)
             for row, profile in event_reads.select(sandbox.store, q, free_busy=False)
         ]
     size = sandbox.config.page_size

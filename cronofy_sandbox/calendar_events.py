@@ -126,6 +126,34 @@ def upsert_managed(
     return str(existing["event_uid"]), existing["deleted"] == 1
 
 
+def update_external(
+    store: Store, event: sqlite3.Row, fields: dict[str, Any], start: EventTime, end: EventTime
+) -> None:
+    """Apply an app's edit to one of the person's own events (kept external, not managed)."""
+    spans = json.loads(event["previous_spans"])
+    if (event["start"], event["end"]) != (start.stored(), end.stored()):
+        spans.append([event["start"], event["end"]])
+    store.execute(
+        "UPDATE events SET summary = ?, description = ?, start = ?, end = ?, all_day = ?,"
+        " tzid = ?, end_tzid = ?, location = ?, transparency = ?,"
+        " previous_spans = ?, updated = ? WHERE event_uid = ?",
+        (
+            fields["summary"],
+            fields.get("description") or "",
+            start.stored(),
+            end.stored(),
+            int(start.all_day),
+            start.tzid or fields.get("tzid"),
+            end.tzid or fields.get("tzid"),
+            json.dumps(fields.get("location")),
+            fields.get("transparency", "opaque"),
+            json.dumps(spans),
+            _stamp(),
+            event["event_uid"],
+        ),
+    )
+
+
 def delete_managed_in(store: Store, calendar_ids: list[str]) -> int:
     """Mark every live managed event in these calendars deleted; return how many."""
     if not calendar_ids:

@@ -7,7 +7,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from cronofy_sandbox import control_people, directory, external_changes, grants, push
+from cronofy_sandbox import (
+    control_people,
+    directory,
+    external_changes,
+    grants,
+    permissions,
+    push,
+)
 from cronofy_sandbox.errors import ApiError, invalid
 from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import get_sandbox
@@ -186,6 +193,13 @@ def disconnect_profile(profile_id: str) -> ResponseReturnValue:
         raise ApiError(404, {"error": "unknown profile"})
     sandbox.store.execute("UPDATE profiles SET connected = 0 WHERE profile_id = ?", (profile_id,))
     return jsonify({"notified": push.notify_profile_disconnected(sandbox, row["sub"])})
+
+
+@bp.post("/calendars/<calendar_id>/permission")
+def calendar_permission(calendar_id: str) -> ResponseReturnValue:
+    """Grant a permission level as if the person accepted: {"permission_level"}."""
+    permissions.set_level(get_sandbox().store, calendar_id, _body().get("permission_level"))
+    return jsonify({"ok": True})
 
 
 @bp.get("/mailbox")

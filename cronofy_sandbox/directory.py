@@ -85,7 +85,7 @@ def calendar_json(profile: sqlite3.Row, cal: sqlite3.Row) -> dict[str, Any]:
         # Provider-native conferencing is not available in the access modes (§9.2).
         "calendar_integrated_conferencing_available": native,
         "calendar_attachments_available": False,
-        "permission_level": "sandbox",
+        "permission_level": cal["permission_level"],
     }
 
 

@@ -153,8 +153,11 @@ def _time_value(text: str, q: EventQuery, row_tzid: str | None) -> Any:
     return {"time": local.isoformat(timespec="seconds"), "tzid": tzid}
 
 
-def event_json(row: sqlite3.Row, profile: sqlite3.Row, q: EventQuery) -> dict[str, Any]:
-    """One event as Read Events returns it."""
+def event_json(
+    row: sqlite3.Row, profile: sqlite3.Row, q: EventQuery, *, unrestricted: bool = False
+) -> dict[str, Any]:
+    """One event as Read Events returns it (`unrestricted`: the calendar's permission, §2.7)."""
+    editable = bool(row["managed"]) or unrestricted
     owner = profile["profile_name"]
     body: dict[str, Any] = {
         "calendar_id": row["calendar_id"],
@@ -175,8 +178,8 @@ def event_json(row: sqlite3.Row, profile: sqlite3.Row, q: EventQuery) -> dict[st
         "recurring": False,
         "event_private": False,
         "options": {
-            "delete": bool(row["managed"]),
-            "update": bool(row["managed"]),
+            "delete": editable,
+            "update": editable,
             "change_participation_status": False,
         },
     }

@@ -85,13 +85,13 @@ def _is_attendee(value: object) -> bool:
     return isinstance(email, str) and "@" in email and isinstance(name, str | None)
 
 
-def validate_upsert(body: dict[str, Any]) -> tuple[EventTime, EventTime]:
-    """Check an upsert body; raise 422 listing every bad field."""
+def validate_upsert(body: dict[str, Any], key: str = "event_id") -> tuple[EventTime, EventTime]:
+    """Check an upsert body (identified by `key`); raise 422 listing every bad field."""
     errors = FieldErrors()
-    if body.get("event_id") is None:
-        errors.add("event_id", "required", "event_id must be specified")
-    elif not isinstance(body["event_id"], str) or not body["event_id"]:
-        errors.add("event_id", "invalid", "event_id must be a non-empty string")
+    if body.get(key) is None:
+        errors.add(key, "required", f"{key} must be specified")
+    elif not isinstance(body[key], str) or not body[key]:
+        errors.add(key, "invalid", f"{key} must be a non-empty string")
     _text(body, "summary", 1024, errors, required=True)
     _text(body, "description", 4096, errors, required=False)
     start, end = _time(body, "start", errors), _time(body, "end", errors)
@@ -146,8 +146,8 @@ def check_writable(profile: sqlite3.Row, cal: sqlite3.Row) -> None:
 def upsert(sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
     """Create or update the app's event and notify; free/busy and no-calendar modes mail it."""
     if "event_uid" in body and "event_id" not in body:
-        # Editing external events needs elevated (unrestricted) permission (§2.7, §5.2).
-        raise forbidden("unrestricted")
+        update_external(sandbox, profile, cal, body)
+        return
     start, end = validate_upsert(body)
     check_writable(profile, cal)
     store = sandbox.store
@@ -165,7 +165,8 @@ def upsert(sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[
 def delete(sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]) -> None:
     """Delete the app's event by event_id and notify (unknown ids: accepted silently, 202)."""
     if body.get("event_uid") and not body.get("event_id"):
-        raise forbidden("unrestricted")
+        delete_external(sandbox, profile, cal, body)
+        return
     if not isinstance(body.get("event_id"), str) or not body["event_id"]:
         raise invalid("event_id", "required", "event_id must be specified")
     check_writable(profile, cal)
@@ -189,3 +190,42 @@ def delete_all(sandbox: Sandbox, calendar_ids: list[str]) -> None:
         if calendar_events.delete_managed_in(sandbox.store, [calendar_id])
     ]
     push.notify_change(sandbox, touched, changed_at, managed=True)
+
+
+def _external_event(
+    sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, event_uid: object
+) -> sqlite3.Row:
+    """The person's own live event, once the app holds unrestricted permission (§2.7)."""
+    if cal["permission_level"] != "unrestricted":
+        # Cronofy's events then carry options.update/delete = false ([INF]: status code).
+        raise forbidden("unrestricted")
+    check_writable(profile, cal)
+    event = calendar_events.by_uid(sandbox.store, str(event_uid))
+    if event is None or event["managed"] or event["calendar_id"] != cal["calendar_id"]:
+        raise invalid("event_uid", "not_found", "event_uid is not an event of this calendar")
+    return event
+
+
+def update_external(
+    sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]
+) -> None:
+    """Edit one of the person's own events (needs unrestricted permission) and notify."""
+    start, end = validate_upsert(body, key="event_uid")
+    event = _external_event(sandbox, profile, cal, body["event_uid"])
+    if event["deleted"]:
+        raise invalid("event_uid", "not_found", "the event has been deleted")
+    changed_at = now()
+    calendar_events.update_external(sandbox.store, event, body, start, end)
+    push.notify_change(sandbox, [cal["calendar_id"]], changed_at, managed=False)
+
+
+def delete_external(
+    sandbox: Sandbox, profile: sqlite3.Row, cal: sqlite3.Row, body: dict[str, Any]
+) -> None:
+    """Delete one of the person's own events (needs unrestricted permission) and notify."""
+    event = _external_event(sandbox, profile, cal, body["event_uid"])
+    if event["deleted"]:
+        return
+    changed_at = now()
+    calendar_events.mark_deleted(sandbox.store, event["event_uid"])
+    push.notify_change(sandbox, [cal["calendar_id"]], changed_at, managed=False)

@@ -26,6 +26,7 @@ class Caller:
     kind: str  # "account" or "service_account"
     scope: frozenset[str]
     scope_text: str
+    delegated: bool = False  # an account authorized through Enterprise Connect
 
 
 class RateWindow:
@@ -157,7 +158,9 @@ def caller(scope: str | None = None) -> Caller:
     )
     if row is None or row["expires_at"] <= time.time():
         raise unauthorized()
-    found = Caller(row["sub"], row["kind"], scopes.expand(row["scope"]), row["scope"])
+    found = Caller(
+        row["sub"], row["kind"], scopes.expand(row["scope"]), row["scope"], bool(row["delegated"])
+    )
     if scope is not None and scope not in found.scope:
         raise forbidden(scope)
     return found

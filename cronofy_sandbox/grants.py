@@ -22,12 +22,17 @@ def issue_code(
     redirect_uri: str,
     kind: str,
     profile_id: str | None = None,
+    delegated: bool = False,
 ) -> str:
-    """A single-use authorization code, valid for `authorization_code_lifetime` seconds."""
+    """A single-use authorization code, valid for `authorization_code_lifetime` seconds.
+
+    `delegated`: granted through an Enterprise Connect service account (extended permission
+    requests are then accepted at once, §2.7).
+    """
     code = token()
     store.execute(
-        "INSERT INTO codes (code, redirect_uri, sub, scope, profile_id, kind, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO codes (code, redirect_uri, sub, scope, profile_id, kind, expires_at,"
+        " delegated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             code,
             redirect_uri,
@@ -36,6 +41,7 @@ def issue_code(
             profile_id,
             kind,
             time.time() + config.authorization_code_lifetime,
+            int(delegated),
         ),
     )
     return code
@@ -68,7 +74,7 @@ def _issue(
     access, refresh = token(), token()
     store.execute(
         "INSERT INTO tokens (access_token, refresh_token, grant_id, sub, scope, kind, profile_id,"
-        " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " expires_at, delegated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             access,
             refresh,
@@ -78,6 +84,7 @@ def _issue(
             row["kind"],
             row["profile_id"],
             time.time() + lifetime,
+            row["delegated"],
         ),
     )
     return {

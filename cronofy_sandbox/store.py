@@ -22,7 +22,8 @@ CREATE TABLE profiles (
 CREATE TABLE calendars (
     calendar_id TEXT PRIMARY KEY, profile_id TEXT NOT NULL, name TEXT NOT NULL,
     readonly INTEGER NOT NULL DEFAULT 0, is_primary INTEGER NOT NULL DEFAULT 0,
-    deleted INTEGER NOT NULL DEFAULT 0, color TEXT
+    deleted INTEGER NOT NULL DEFAULT 0, color TEXT,
+    permission_level TEXT NOT NULL DEFAULT 'sandbox'
 );
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, calendar_id TEXT NOT NULL, event_uid TEXT NOT NULL UNIQUE,
@@ -37,13 +38,15 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_managed ON events (calendar_id, event_id);
 CREATE TABLE codes (
     code TEXT PRIMARY KEY, redirect_uri TEXT NOT NULL, sub TEXT NOT NULL, scope TEXT NOT NULL,
-    profile_id TEXT, kind TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0
+    profile_id TEXT, kind TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0,
+    delegated INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE tokens (
     access_token TEXT PRIMARY KEY, refresh_token TEXT NOT NULL, grant_id TEXT NOT NULL,
     sub TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, profile_id TEXT,
     expires_at REAL NOT NULL,
-    refresh_valid INTEGER NOT NULL DEFAULT 1, access_valid INTEGER NOT NULL DEFAULT 1
+    refresh_valid INTEGER NOT NULL DEFAULT 1, access_valid INTEGER NOT NULL DEFAULT 1,
+    delegated INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX tokens_refresh ON tokens (refresh_token);
 CREATE TABLE service_accounts (
@@ -82,6 +85,10 @@ CREATE TABLE pages (
     page INTEGER NOT NULL
 );
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE permission_requests (
+    request_id TEXT PRIMARY KEY, sub TEXT NOT NULL, permissions TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL, decided INTEGER NOT NULL DEFAULT 0
+);
 """
 
 

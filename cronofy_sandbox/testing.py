@@ -141,6 +141,10 @@ class SandboxControl:
         """Disconnect a profile; return how many channels were notified."""
         return int(self._call("POST", f"/profiles/{profile_id}/disconnect")["notified"])
 
+    def grant_permission(self, calendar_id: str, level: str = "unrestricted") -> None:
+        """Give the app `level` permission on a calendar, as if the person accepted."""
+        self._call("POST", f"/calendars/{calendar_id}/permission", {"permission_level": level})
+
     def mailbox(self, recipient: str | None = None) -> list[dict[str, Any]]:
         """E-mailed invites."""
         query = f"?recipient={recipient}" if recipient else ""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from cronofy_sandbox import external_changes
+from cronofy_sandbox import external_changes, permissions
 from cronofy_sandbox.state import get_sandbox
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static")
@@ -111,6 +112,31 @@ def delete_event(event_uid: str) -> ResponseReturnValue:
         abort(404)
     flash("Event deleted.")
     return redirect(request.form.get("back") or url_for("ui.index"))
+
+
+@bp.get("/permissions/<request_id>")
+def permissions_page(request_id: str) -> ResponseReturnValue:
+    """Where the person accepts or rejects an app's request for unrestricted access."""
+    request_row = permissions.pending(get_sandbox().store, request_id)
+    if request_row is None:
+        abort(404)
+    calendars = get_sandbox().store.query("SELECT calendar_id, name FROM calendars")
+    names = {c["calendar_id"]: c["name"] for c in calendars}
+    wanted = [
+        (names.get(item["calendar_id"], item["calendar_id"]), item["level"])
+        for item in json.loads(request_row["permissions"])
+    ]
+    return render_template("sandbox/permissions.html", wanted=wanted, request_id=request_id)
+
+
+@bp.post("/permissions/<request_id>")
+def decide_permissions(request_id: str) -> ResponseReturnValue:
+    """Accept or reject, then return to the app's redirect_uri."""
+    request_row = permissions.pending(get_sandbox().store, request_id)
+    if request_row is None:
+        abort(404)
+    accept = request.form.get("decision") == "accept"
+    return redirect(permissions.decide(get_sandbox().store, request_row, accept=accept))
 
 
 @bp.get("/mailbox")

@@ -196,6 +196,31 @@ def test_service_account_authorization(sandbox, pyclient, receiver):
     assert info["cronofy.data"]["authorization"]["scope"] == "read_events create_event"
 
 
+def test_elevated_permissions_are_accepted_at_once_for_enterprise_connect_users(
+    sandbox, pyclient, receiver
+):
+    admin = _service_account_client(sandbox, pyclient)
+    callback_url = f"{receiver.url}/ec/u1"
+    admin.authorize_with_service_account("alan@demo.test", "read_events create_event", callback_url)
+    user = pyclient()
+    user.get_authorization_from_code(receiver.next().json()["authorization"]["code"], callback_url)
+    calendar_id = sandbox.control.calendar_id("alan@demo.test")
+    granted = user.elevated_permissions(
+        [{"calendar_id": calendar_id, "permission_level": "unrestricted"}]
+    )
+    assert granted == {"accepted": True}
+
+
+def test_elevated_permissions_give_individual_users_a_page_to_accept(sandbox, connect, pyclient):
+    client = pyclient(connect()["access_token"])
+    calendar_id = sandbox.control.calendar_id("ada@demo.test")
+    request = client.elevated_permissions(
+        [{"calendar_id": calendar_id, "permission_level": "unrestricted"}],
+        redirect_uri="https://app.example.test/permission",
+    )
+    assert request["url"].startswith(f"{sandbox.base_url}/permissions/")
+
+
 def test_smart_invite_create_status_cancel(pyclient):
     client = pyclient()
     created = client.upsert_smart_invite(
