@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import external_changes, permissions
 from cronofy_sandbox.state import get_sandbox
+from cronofy_sandbox.unsupported import NOT_OFFERED
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static")
 
@@ -32,7 +33,13 @@ def index() -> ResponseReturnValue:
         "SELECT c.*, p.sub, p.provider, p.access_mode, p.linked, p.connected FROM calendars c"
         " JOIN profiles p USING (profile_id) ORDER BY p.provider, c.is_primary DESC"
     )
-    return render_template("sandbox/index.html", people=people, calendars=calendars)
+    return render_template(
+        "sandbox/index.html",
+        people=people,
+        calendars=calendars,
+        client_id=get_sandbox().config.client_id,
+        not_offered=NOT_OFFERED,
+    )
 
 
 @bp.get("/calendars/<calendar_id>")

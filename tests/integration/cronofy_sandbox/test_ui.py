@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from cronofy_sandbox import SandboxConfig, create_app
+from cronofy_sandbox.unsupported import NOT_OFFERED
 
 PREFIX = "/sandbox/cronofy"
 
@@ -94,3 +95,23 @@ def test_session_cookie_does_not_clash_with_the_host(mounted):
         or client.get_cookie("cronofy_sandbox_session") is not None
     )
     assert client.get_cookie("session") is None
+
+
+def test_home_page_says_how_to_point_an_sdk_here_without_the_secret(mounted):
+    client, sandbox = mounted
+    index = client.get(f"{PREFIX}/").get_data(as_text=True)
+    assert "<code>http://localhost/sandbox/cronofy</code>" in index
+    assert "<code>sandbox-client</code>" in index
+    assert "instance/demo-secrets.json" in index
+    assert sandbox.extensions["cronofy_sandbox"].config.signing_secret not in index
+
+
+def test_home_page_lists_what_is_not_offered_and_those_requests_are_json_404s(mounted):
+    client, _ = mounted
+    index = client.get(f"{PREFIX}/").get_data(as_text=True)
+    for feature, request in NOT_OFFERED:
+        assert feature in index
+        if request:
+            method, path = request.split(" ")
+            resp = client.open(f"{PREFIX}{path}", method=method)
+            assert (resp.status_code, resp.mimetype) == (404, "application/json"), request
