@@ -76,6 +76,8 @@ def test_profile_disconnected_arrives_signed_from_the_sandbox(
     stored = the_connection(app, people.instructor_id)
     assert stored is not None
     assert stored.status is ConnectionStatus.NEEDS_RECONNECT
+    # The e-mail is sent just after the status commit the wait above can already see.
+    _wait_for(lambda: wiring.mailer.outbox)
     assert [m.to for m in wiring.mailer.outbox] == [people.instructor_email]
     page = instructor.get("/calendars").get_data(as_text=True)
     assert "Relink your calendar" in page
