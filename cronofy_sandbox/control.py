@@ -18,7 +18,9 @@ from cronofy_sandbox import (
 from cronofy_sandbox.errors import ApiError, invalid
 from cronofy_sandbox.request_body import json_object
 from cronofy_sandbox.state import get_sandbox
-from cronofy_sandbox.timefmt import TimeFormatError, parse_time
+from cronofy_sandbox.timefmt import TimeFormatError, parse_time, zone
+
+_STATUSES = ("confirmed", "tentative", "cancelled")
 
 bp = Blueprint("control", __name__, url_prefix="/control")
 
@@ -29,9 +31,42 @@ def _body() -> dict[str, Any]:
 
 def _times(body: dict[str, Any]) -> tuple[Any, Any]:
     try:
-        return parse_time(body.get("start")), parse_time(body.get("end"))
+        start, end = parse_time(body.get("start")), parse_time(body.get("end"))
     except TimeFormatError as exc:
         raise invalid("start", "invalid", str(exc)) from exc
+    if end <= start:
+        raise invalid("end", "invalid", "end must be after start")
+    return start, end
+
+
+_EVENT_TEXT = {
+    "summary": "Busy",
+    "description": "",
+    "transparency": "opaque",
+    "status": "confirmed",
+}
+_EVENT_CHOICES = {"transparency": ("opaque", "transparent"), "status": _STATUSES}
+
+
+def _event_spec(spec: object) -> dict[str, Any]:
+    """One external event of a control request, checked: times, strings and choices."""
+    if not isinstance(spec, dict):
+        raise invalid("events", "invalid", "each event must be an object")
+    start, end = _times(spec)
+    fields: dict[str, Any] = {"start": start, "end": end}
+    for name, default in _EVENT_TEXT.items():
+        value = spec.get(name, default)
+        if not isinstance(value, str) or value not in _EVENT_CHOICES.get(name, (value,)):
+            raise invalid(name, "invalid", f"{name} must be a string (one of the listed values)")
+        fields[name] = value
+    return fields
+
+
+def _int(body: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise invalid(name, "invalid", f"{name} must be a whole number from {low} to {high}")
+    return value
 
 
 @bp.post("/reset")
@@ -51,8 +86,12 @@ def people() -> ResponseReturnValue:
 def add_person() -> ResponseReturnValue:
     """Seed one person: {"email", "name", "tzid"?, "with_events"?}."""
     body = _body()
-    if not body.get("email") or not body.get("name"):
+    if not all(isinstance(body.get(key), str) and body[key] for key in ("email", "name")):
         raise invalid("email", "required", "email and name are required")
+    try:
+        zone(body.get("tzid", "Etc/UTC"))
+    except TimeFormatError as exc:
+        raise invalid("tzid", "invalid", "tzid must be a known IANA time zone") from exc
     if directory.person_by_email(get_sandbox().store, str(body["email"])) is not None:
         raise invalid("email", "taken", "a sandbox person with this e-mail already exists")
     return jsonify(control_people.add(get_sandbox(), body)), 201
@@ -62,22 +101,19 @@ def add_person() -> ResponseReturnValue:
 def add_events() -> ResponseReturnValue:
     """Add external events: {"calendar_id", "events": [{summary,start,end,...}], "notify"?}."""
     body = _body()
-    specs = body.get("events") or [body]
+    raw = body.get("events") or [body]
+    if not isinstance(raw, list):
+        raise invalid("events", "invalid", "events must be a list of events")
+    specs = [_event_spec(spec) for spec in raw]
     uids = []
     sandbox = get_sandbox()
     for index, spec in enumerate(specs):
-        start, end = _times(spec)
         try:
             uids.append(
                 external_changes.add(
                     sandbox,
                     str(body.get("calendar_id")),
-                    summary=spec.get("summary", "Busy"),
-                    start=start,
-                    end=end,
-                    description=spec.get("description", ""),
-                    transparency=spec.get("transparency", "opaque"),
-                    status=spec.get("status", "confirmed"),
+                    **spec,
                     # One change notification per request, like a provider sync batch.
                     notify=bool(body.get("notify", True)) and index == len(specs) - 1,
                 )
@@ -137,15 +173,15 @@ def clear_requests() -> ResponseReturnValue:
 def add_fault() -> ResponseReturnValue:
     """Next `count` API calls (under `path_prefix`) answer `status` (0 = latency only)."""
     body = _body()
-    status = int(body.get("status", 500))
-    if status not in (0, 429, 500, 502, 503, 504):
+    status = body.get("status", 500)
+    if status not in (0, 429, 500, 502, 503, 504) or isinstance(status, bool):
         raise invalid("status", "invalid", "status must be 0, 429, 500, 502, 503 or 504")
     fault_id = get_sandbox().store.execute(
         "INSERT INTO faults (status, remaining, latency_ms, path_prefix) VALUES (?, ?, ?, ?)",
         (
             status,
-            int(body.get("count", 1)),
-            int(body.get("latency_ms", 0)),
+            _int(body, "count", 1, 0, 10_000),
+            _int(body, "latency_ms", 0, 0, 60_000),
             str(body.get("path_prefix", "")),
         ),
     )
@@ -180,7 +216,10 @@ def revoke_refresh_token() -> ResponseReturnValue:
 @bp.post("/expire_access_tokens")
 def expire_access_tokens() -> ResponseReturnValue:
     """Expire access tokens now: all, or {"sub": ...}'s."""
-    count = grants.expire_access_tokens(get_sandbox().store, _body().get("sub"))
+    sub = _body().get("sub")
+    if sub is not None and not isinstance(sub, str):
+        raise invalid("sub", "invalid", "sub must be an account id")
+    count = grants.expire_access_tokens(get_sandbox().store, sub)
     return jsonify({"expired": count})
 
 

@@ -276,3 +276,21 @@ def test_cancelling_a_smart_invite_keeps_the_recipients_reply_status(sandbox, ad
     cancelled = _send(sandbox, ada, "POST", "/v1/smart_invites", cancel, api_key=True)
     assert cancelled.json()["recipient"] == {"email": "guest@example.net", "status": "pending"}
     assert "METHOD:CANCEL" in cancelled.json()["attachments"]["icalendar"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/control/people", {"email": "x@demo.test", "name": "X", "tzid": "Nowhere/City"}, "tzid"),
+        ("/control/events", {"calendar_id": "c", "events": True}, "events"),
+        (
+            "/control/events",
+            {"events": [{"start": "2031-03-04T10:00:00Z", "end": "2031-03-04T09:00:00Z"}]},
+            "end",
+        ),
+        ("/control/faults", {"status": 500, "count": "lots"}, "count"),
+    ],
+)
+def test_control_api_bad_input_is_a_422(sandbox, path, body, field):
+    resp = requests.post(f"{sandbox.base_url}{path}", json=body, timeout=5)
+    assert (resp.status_code, _fields(resp)) == (422, {field})

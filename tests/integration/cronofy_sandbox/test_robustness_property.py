@@ -99,10 +99,21 @@ def world() -> Iterator[World]:
     sandbox.deliverer.close()
 
 
-def _routes(app: Flask) -> list[tuple[str, str]]:
+# Control endpoints that break later reads by design (reset, expiring or revoking tokens,
+# armed faults, rate limits) are left out of the generated control requests.
+DISRUPTIVE = (
+    "/control/reset",
+    "/control/expire_access_tokens",
+    "/control/revoke_refresh_token",
+    "/control/faults",
+    "/control/rate_limits",
+)
+
+
+def _routes(app: Flask, prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
     routes = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(("/v1", "/oauth/token")):
+        if not rule.rule.startswith(prefixes) or rule.rule.startswith(DISRUPTIVE):
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((method, rule.rule))
@@ -168,6 +179,16 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "permissions": [{"calendar_id": "cal_x", "permission_level": "unrestricted"}],
         "redirect_uri": CALLBACK,
     },
+    "/control/people": {"email": "new@demo.test", "name": "New", "tzid": "Asia/Tokyo"},
+    "/control/events": {
+        "calendar_id": "cal_x",
+        "events": [
+            {"summary": "Busy", "start": "2031-03-04T09:00:00Z", "end": "2031-03-04T10:00:00Z"}
+        ],
+        "notify": True,
+    },
+    "/control/events/<event_uid>": {"start": "2031-03-04T11:00:00Z", "end": "2031-03-04T12:00:00Z"},
+    "/control/calendars/<calendar_id>/permission": {"permission_level": "unrestricted"},
 }
 QUERY_NAMES = (
     "tzid",
@@ -207,13 +228,15 @@ SCALARS = st.one_of(
     st.floats(allow_nan=False),
     TEXT,
 )
-JSON = st.recursive(
-    SCALARS,
-    lambda inner: st.one_of(
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
         st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
+    )
+
+
+JSON = st.recursive(SCALARS, _containers, max_leaves=12)
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -267,11 +290,13 @@ def _right_credential(rule: str, world: World, account: Account) -> str | None:
 
 
 @st.composite
-def requests_(draw: st.DrawFn, world: World) -> dict[str, Any]:
-    method, rule = draw(st.sampled_from(_routes(world.app)))
+def requests_(
+    draw: st.DrawFn, world: World, prefixes: tuple[str, ...] = ("/v1", "/oauth/token")
+) -> dict[str, Any]:
+    method, rule = draw(st.sampled_from(_routes(world.app, prefixes)))
     account = draw(st.sampled_from(world.accounts))
     path = rule
-    for name in ("calendar_id", "profile_id", "page_id", "channel_id"):
+    for name in ("calendar_id", "profile_id", "page_id", "channel_id", "event_uid"):
         if f"<{name}>" in path:
             real = st.sampled_from(account.ids.get(name, ["x"]))
             value = draw(st.one_of(real, real, real, st.text(max_size=8)))
@@ -336,4 +361,17 @@ def test_no_generated_request_gets_a_5xx_or_breaks_later_reads(world: World, dat
     resp = world.client.open(**request)
     assert resp.status_code < 500, (request, resp.status_code, resp.data[:300])
     assert resp.mimetype == "application/json", (request, resp.status_code, resp.mimetype)
+    _still_serves_every_account(world)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_the_control_api_never_answers_5xx_or_breaks_later_reads(world: World, data: Any) -> None:
+    request = data.draw(requests_(world, ("/control",)))
+    resp = world.client.open(**request)
+    assert resp.status_code < 500, (request, resp.status_code, resp.data[:300])
     _still_serves_every_account(world)
