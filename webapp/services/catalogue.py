@@ -15,7 +15,8 @@ from sqlalchemy.orm import selectinload
 
 from bookly_client import BooklyGateway
 from webapp.extensions import db
-from webapp.models import CalendarConnection, ConnectionStatus, Role, User
+from webapp.models import CalendarConnection, Role, User
+from webapp.services.availability.finder import schedule_only_reason
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,8 @@ class ServiceSummary:
 
 
 def calendar_state(connection: CalendarConnection | None) -> CalendarState:
-    """Connected only when the connection is usable; anything else is schedule only."""
-    if connection is not None and connection.status is ConnectionStatus.CONNECTED:
+    """Connected only when availability can consult the calendar (the same rule it applies)."""
+    if schedule_only_reason(connection) is None:
         return CalendarState.CONNECTED
     return CalendarState.SCHEDULE_ONLY
 

@@ -116,7 +116,7 @@ def test_a_body_within_the_limit_is_accepted(client: FlaskClient, key_a: str) ->
     [
         ("instructor=abc", {"instructor": "whole number"}),
         ("instructor=0", {"instructor": "positive"}),
-        ("instructr=1", {"instructr": "Not a parameter"}),
+        ("instructr=1", {"instructr": "Not a field of this request"}),
     ],
 )
 def test_bad_query_parameters_are_422_with_a_message_per_field(

@@ -62,7 +62,7 @@ def test_offsets_other_than_utc_are_kept() -> None:
         ({"instructor": "-2"}, "instructor", "instructor id"),
         ({"service": "lesson"}, "service", "whole number"),
         ({"service": None}, "service", "Required"),
-        ({"colour": "blue"}, "colour", "Not a parameter"),
+        ({"colour": "blue"}, "colour", "Not a field of this request"),
     ],
 )
 def test_bad_input_names_the_field_and_says_what_to_send(

@@ -99,7 +99,8 @@ def validate_window(rules: SlotRules, start: datetime, end: datetime, now: datet
         raise InvalidAvailabilityRequest(problems)
 
 
-def _schedule_only_reason(conn: CalendarConnection | None) -> ScheduleOnlyReason | None:
+def schedule_only_reason(conn: CalendarConnection | None) -> ScheduleOnlyReason | None:
+    """Why availability cannot consult this connection's calendar; None when it can."""
     if conn is None:
         return ScheduleOnlyReason.NOT_CONNECTED
     if conn.status is ConnectionStatus.NEEDS_RECONNECT:
@@ -177,7 +178,7 @@ def _compute(
     schedule_only: list[ScheduleOnly] = []
     members: list[CalendarMember] = []
     for user in users:
-        reason = _schedule_only_reason(user.connection)
+        reason = schedule_only_reason(user.connection)
         if reason is not None:
             schedule_only.append(ScheduleOnly(user.id, reason))
         elif offered[user.id] and user.connection is not None:

@@ -34,7 +34,7 @@ BEARER_SCHEME = "bearerAuth"
 # Friendlier words for pydantic's built-in error types (custom errors carry their own).
 _MESSAGES = {
     "missing": "Required.",
-    "extra_forbidden": "Not a parameter of this request; check its spelling.",
+    "extra_forbidden": "Not a field of this request; check its spelling.",
     "int_parsing": "Must be a whole number.",
     "int_type": "Must be a whole number.",
     "greater_than": "Must be a positive number.",

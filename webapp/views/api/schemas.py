@@ -177,10 +177,26 @@ class SlotOut(Schema):
     instructors: list[int] = Field(description="Ids of the instructors free for this slot.")
 
 
+class ScheduleOnlyNotice(Schema):
+    """Why one instructor's slots come from the Bookly schedule alone."""
+
+    instructor: int
+    reason: str = Field(
+        description="`not_connected`, `needs_reconnect`, `revoked` or `calendar_unreachable`."
+    )
+    message: str = Field(
+        examples=["schedule only: calendar not checked (no calendar is connected)"]
+    )
+
+
 class AvailabilityResponse(Schema):
-    """Free slots in the window, and whose calendar was not checked."""
+    """Free slots in the window, and whose calendar was not checked, with why."""
 
     slots: list[SlotOut]
     schedule_only: list[int] = Field(
         description="Instructors whose calendar was not checked (Bookly schedule only)."
+    )
+    notices: list[ScheduleOnlyNotice] = Field(
+        default_factory=list,
+        description="Why each `schedule_only` instructor's calendar was not checked.",
     )
