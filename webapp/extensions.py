@@ -36,6 +36,8 @@ def login_account_key() -> str:
 
 
 CLEANUP_TASK = "webapp.tasks.finish_disconnects"
+BOOKING_SYNC_TASK = "webapp.tasks.deliver_bookings"
+BOOKING_SYNC_INTERVAL = timedelta(seconds=30)
 CLEANUP_INTERVAL_VAR = "DISCONNECT_CLEANUP_INTERVAL_SECONDS"
 # Redis redelivers an unacked message after this long. It must exceed the longest task run
 # and the longest countdown/ETA we send (the disconnect clean-up waits at most 30 s), or a
@@ -63,6 +65,11 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The periodic tasks beat sends; a wake-up older than one period is dropped."""
     every = cleanup_interval(config)
     return {
+        "deliver-bookings": {
+            "task": BOOKING_SYNC_TASK,
+            "schedule": BOOKING_SYNC_INTERVAL,
+            "options": {"expires": BOOKING_SYNC_INTERVAL.total_seconds()},
+        },
         "finish-disconnects": {
             "task": CLEANUP_TASK,
             "schedule": every,

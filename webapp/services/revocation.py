@@ -11,12 +11,9 @@ to delete outlives the retry window.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-import sqlalchemy as sa
 
 from bookly_client import BooklyError
 from cronofy_client import CronofyClient, CronofyError
@@ -25,7 +22,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import OutboxJob, OutboxStatus
 from webapp.security import TokenDecryptError
-from webapp.services import audit
+from webapp.services import audit, outbox
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +45,8 @@ class JobRun:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Delay before the next try: full jitter in [0, min(cap, base * 2^attempts)], >= 1 s."""
-    ceiling = min(BACKOFF_CAP.total_seconds(), BACKOFF_BASE.total_seconds() * 2.0**attempts)
-    return timedelta(seconds=max(1.0, random.uniform(0.0, ceiling)))  # noqa: S311 - spread only
+    """Delay before the next try of a clean-up job (capped, jittered)."""
+    return outbox.backoff(attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP)
 
 
 def queue_revocation(*, refresh_token_encrypted: str | None, sub: str | None) -> OutboxJob:
@@ -111,8 +107,8 @@ def process_due_jobs(cronofy: CronofyClient, *, now: datetime | None = None) -> 
     """Run every due clean-up job once (claimed atomically, so workers never double up)."""
     moment = now or utcnow()
     done = retried = dead = 0
-    for job_id in _due_ids(moment):
-        if not _claim(job_id, moment):
+    for job_id in outbox.due_ids(JOB_KINDS, moment):
+        if not outbox.claim(job_id, moment, CLAIM_DURATION):
             continue
         job = db.session.get(OutboxJob, job_id)
         if job is None:
@@ -131,36 +127,6 @@ def process_due_jobs(cronofy: CronofyClient, *, now: datetime | None = None) -> 
             retried += 1
         db.session.commit()
     return JobRun(done=done, retried=retried, dead=dead)
-
-
-def _due_ids(moment: datetime) -> list[int]:
-    return list(
-        db.session.scalars(
-            sa.select(OutboxJob.id)
-            .where(
-                OutboxJob.kind.in_(JOB_KINDS),
-                OutboxJob.status == OutboxStatus.PENDING,
-                OutboxJob.next_attempt_at <= moment,
-            )
-            .order_by(OutboxJob.id)
-            .limit(100)
-        )
-    )
-
-
-def _claim(job_id: int, moment: datetime) -> bool:
-    result = db.session.execute(
-        sa.update(OutboxJob)
-        .where(
-            OutboxJob.id == job_id,
-            OutboxJob.status == OutboxStatus.PENDING,
-            sa.or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < moment),
-        )
-        .values(locked_until=moment + CLAIM_DURATION)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return getattr(result, "rowcount", 0) == 1
 
 
 def _run(cronofy: CronofyClient, job: OutboxJob) -> bool:

@@ -15,8 +15,9 @@ from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import People
 from webapp.extensions import db
 from webapp.mail import CapturingMailer
-from webapp.models import Booking, CalendarConnection, DeliveryState
+from webapp.models import Booking, CalendarConnection, DeliveryState, OutboxJob
 from webapp.services import bookings, tokens
+from webapp.services.bookings import delivery, sync_jobs
 from webapp.services.bookings.delivery import DeliveryContext, DeliveryFailed, sync
 from webapp.services.bookings.links import InvalidLink, ManageLinks
 
@@ -36,6 +37,7 @@ def context(cronofy: CronofyClient, gateway: BooklyGateway, mailer: CapturingMai
 def _deliver(app: Flask, context: DeliveryContext, public_id: str) -> Booking:
     with app.app_context():
         sync(context, public_id)
+        db.session.commit()
         booking = db.session.scalars(sa.select(Booking).where(Booking.public_id == public_id)).one()
         db.session.expunge(booking)
         return booking
@@ -145,4 +147,54 @@ def test_a_calendar_failure_raises_for_a_retry_and_leaves_bookly_alone(
         still = db.session.scalars(sa.select(Booking)).one()
         assert still.delivery_state is DeliveryState.PENDING
     _deliver(app, context, made.booking.public_id)
+    assert len(_ours(sandbox, _calendar(app, people))) == 1
+
+
+def _job_states(app: Flask) -> list[tuple[str, int]]:
+    with app.app_context():
+        return [(j.status.value, j.attempts) for j in db.session.scalars(sa.select(OutboxJob))]
+
+
+def test_the_sync_job_delivers_and_finishes_with_the_booking(
+    app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
+    context: DeliveryContext, mailer: CapturingMailer,
+) -> None:  # fmt: skip
+    made = book(app, gateway, cronofy, request_for(school, at(9)))
+    with app.app_context():
+        run = sync_jobs.run_due(context)
+        again = sync_jobs.run_due(context)
+        state = db.session.scalars(sa.select(Booking)).one().delivery_state
+    assert (run.done, again.done) == (1, 0)
+    assert state is DeliveryState.DELIVERED
+    assert _job_states(app) == [("done", 1)]
+    assert [m.to for m in mailer.outbox] == ["kim@example.com"]
+    assert made.created
+
+
+def test_failures_retry_then_show_calendar_not_updated_and_keep_bookly(
+    app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
+    sandbox: RunningSandbox, context: DeliveryContext,
+) -> None:  # fmt: skip
+    connect_instructor(app, people, "read_write")
+    made = book(app, gateway, cronofy, request_for(school, at(9)))
+    sandbox.control.fail_next(503, count=50)
+    with app.app_context():
+        first = sync_jobs.run_due(context)
+        assert sync_jobs.run_due(context).retried == 0  # not due again yet (backoff)
+        job = db.session.scalars(sa.select(OutboxJob)).one()
+        job.attempts = sync_jobs.MAX_ATTEMPTS - 1
+        job.next_attempt_at = job.created_at
+        db.session.commit()
+        last = sync_jobs.run_due(context)
+        state = db.session.scalars(sa.select(Booking)).one().delivery_state
+    assert (first.retried, last.dead) == (1, 1)
+    assert state is DeliveryState.FAILED
+    assert gateway.find_booking_by_reference(made.booking.public_id) is not None
+    sandbox.control.clear_faults()
+    with app.app_context():
+        retried = delivery.retry(made.booking.public_id)
+        assert retried.delivery_state is DeliveryState.PENDING
+        assert sync_jobs.run_due(context).done == 1
+        state = db.session.scalars(sa.select(Booking)).one().delivery_state
+    assert state is DeliveryState.DELIVERED
     assert len(_ours(sandbox, _calendar(app, people))) == 1

@@ -66,7 +66,8 @@ def calendar_id_of(booking: Booking) -> str:
 
 
 def sync(ctx: DeliveryContext, public_id: str) -> None:
-    """Deliver a booking's current state to the instructor's calendar and the customer."""
+    """Deliver a booking's current state to the instructor's calendar and the customer
+    (the caller commits the booking's new delivery state)."""
     booking = store.by_public_id(public_id)
     if booking is None:
         log.warning("sync job for an unknown booking; nothing to do")
@@ -79,18 +80,8 @@ def sync(ctx: DeliveryContext, public_id: str) -> None:
     _send_invite(ctx, booking, title, instructor.name if instructor else "")
     booking.cronofy_event_id = calendar_id_of(booking)
     booking.smart_invite_id = calendar_id_of(booking)
-    booking.delivery_state = DeliveryState.DELIVERED
-    db.session.commit()
+    booking.delivery_state = DeliveryState.DELIVERED  # the caller commits (with its job)
     log.info("booking %s delivered (%s)", booking.id, booking.status)
-
-
-def mark_failed(public_id: str) -> None:
-    """After the last retry: the booking shows "calendar not updated" (with a retry)."""
-    booking = store.by_public_id(public_id)
-    if booking is not None:
-        booking.delivery_state = DeliveryState.FAILED
-        db.session.commit()
-        log.error("booking %s: calendar not updated after the last retry", booking.id)
 
 
 def retry(public_id: str) -> Booking:
