@@ -8,7 +8,9 @@ from cronofy_client.errors import (
     CronofyInsufficientScope,
     CronofyInvalidGrant,
     CronofyNotFound,
+    CronofyNotReached,
     CronofyRateLimited,
+    CronofyServerError,
     CronofyUnavailable,
     CronofyValidationError,
     FieldError,
@@ -45,16 +47,18 @@ from cronofy_client.scheduling import (
     SmartInviteEvent,
     SmartInviteRecipient,
 )
-from cronofy_client.transport import RetryPolicy
+from cronofy_client.transport import IN_REQUEST, CallOptions, RetryPolicy, jittered_backoff
 from cronofy_client.webhooks import HMAC_HEADER, WebhookVerifier, sign_body
 
 __all__ = [
     "HMAC_HEADER",
+    "IN_REQUEST",
     "AccessMode",
     "Attendee",
     "AvailabilityMember",
     "AvailabilityQuery",
     "AvailableInterval",
+    "CallOptions",
     "Calendar",
     "Channel",
     "CronofyAuthExpired",
@@ -63,7 +67,9 @@ __all__ = [
     "CronofyInsufficientScope",
     "CronofyInvalidGrant",
     "CronofyNotFound",
+    "CronofyNotReached",
     "CronofyRateLimited",
+    "CronofyServerError",
     "CronofyUnavailable",
     "CronofyValidationError",
     "DataCenter",
@@ -90,6 +96,7 @@ __all__ = [
     "UnknownNotification",
     "UserInfo",
     "WebhookVerifier",
+    "jittered_backoff",
     "parse_callback",
     "provider_label",
     "sign_body",

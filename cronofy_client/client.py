@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from cronofy_client.models import Calendar, Profile, TokenGrant, UserInfo
 from cronofy_client.ratelimit import RateLimiter
 from cronofy_client.scheduling_calls import SchedulingCalls
 from cronofy_client.sdk import sdk_errors
-from cronofy_client.transport import RetryPolicy, Transport, full_jitter
+from cronofy_client.transport import CallOptions, RetryPolicy, Transport, full_jitter
 from cronofy_client.webhooks import WebhookVerifier
 from cronofy_client.wire import JsonObject
 
@@ -64,7 +65,8 @@ class CronofyClient(EventCalls, SchedulingCalls):
         self.app_base_url = (app_base_url or api_base_url or self.data_center.app_base_url).rstrip(
             "/"
         )
-        self.rate_limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
+        # Default: counted in this process' memory; pass a RateLimiter on shared storage to share.
+        self.rate_limiter = rate_limiter or RateLimiter(sleep=sleep)
         self.transport = Transport(
             session=session or requests.Session(),
             timeout=timeout,
@@ -73,10 +75,30 @@ class CronofyClient(EventCalls, SchedulingCalls):
             sleep=sleep,
             jitter=jitter,
             utcnow=utcnow,
+            clock=clock,
         )
+        self._utcnow = utcnow
         self._tokens = auth.TokenEndpoint(
             self.transport, self.api_base_url, client_id, client_secret, utcnow
         )
+
+    def with_options(self, options: CallOptions) -> CronofyClient:
+        """This client (same session, rate limiter, credentials) with per-call options.
+
+        ``client.with_options(IN_REQUEST)`` is what a web request or webhook receiver uses:
+        no retries and a total deadline of about 5 s per call.
+        """
+        clone = copy.copy(self)
+        clone.transport = self.transport.with_options(options)
+        clone._tokens = auth.TokenEndpoint(
+            clone.transport, self.api_base_url, self.client_id, self._secret, self._utcnow
+        )
+        return clone
+
+    @property
+    def options(self) -> CallOptions:
+        """The per-call options this client applies."""
+        return self.transport.options
 
     def __repr__(self) -> str:
         return f"CronofyClient(client_id={self.client_id!r}, api_base_url={self.api_base_url!r})"

@@ -6,8 +6,16 @@
     ├── CronofyInsufficientScope      403: token valid but lacks the scope
     ├── CronofyNotFound               404: resource unknown or not granted
     ├── CronofyValidationError        422: per-field errors in ``.errors``
-    ├── CronofyRateLimited            429: ``.retry_after`` seconds when Cronofy said so
-    └── CronofyUnavailable            5xx, timeouts and connection errors
+    ├── CronofyRateLimited            429 (or our own limiter past the call's deadline):
+    │                                 ``.retry_after`` seconds when known
+    └── CronofyUnavailable            no definite answer from Cronofy (after any retries)
+        ├── CronofyNotReached         timeout, connection error, call deadline passed: the
+        │                             request may or may not have taken effect (outcome unknown)
+        └── CronofyServerError        Cronofy answered 5xx
+
+Catch ``CronofyUnavailable`` to treat both alike ("try again later"); catch
+``CronofyNotReached`` where an unknown outcome matters (a POST that may have happened), and
+``CronofyServerError`` where Cronofy's answer is needed.
 
 Messages never carry tokens, secrets, codes or response bodies; only the status and the
 error keys Cronofy returned.
@@ -80,7 +88,15 @@ class CronofyRateLimited(CronofyError):
 
 
 class CronofyUnavailable(CronofyError):
-    """Cronofy could not be reached or answered 5xx (after any retries)."""
+    """No definite answer from Cronofy (after any retries); see the two subclasses."""
+
+
+class CronofyNotReached(CronofyUnavailable):
+    """Timeout, connection error or the call's deadline: the outcome of the request is unknown."""
+
+
+class CronofyServerError(CronofyUnavailable):
+    """Cronofy answered with a 5xx status."""
 
 
 def _field_errors(body: object) -> dict[str, list[FieldError]]:
@@ -143,7 +159,7 @@ def error_for_status(
     if status == 429:
         return CronofyRateLimited("Cronofy rate limit hit (429)", retry_after=retry_after)
     if status >= 500:
-        return CronofyUnavailable(f"Cronofy unavailable ({status})", status=status)
+        return CronofyServerError(f"Cronofy unavailable ({status})", status=status)
     return CronofyError(f"Cronofy request failed ({status})", status=status)
 
 

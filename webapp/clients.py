@@ -35,6 +35,13 @@ class Clients:
     bookly: BooklyGateway | None
     mailer: Mailer
 
+    @property
+    def cronofy_in_request(self) -> CronofyClient:
+        """The Cronofy client for use inside a web request: no retries, about 5 s per call."""
+        from cronofy_client import IN_REQUEST
+
+        return self.cronofy.with_options(IN_REQUEST)
+
 
 def get_clients() -> Clients:
     """The clients of the current app."""
@@ -49,7 +56,7 @@ def sandbox_base_url(config: Mapping[str, Any]) -> str:
 
 def build_cronofy(config: Mapping[str, Any]) -> CronofyClient:
     """A CronofyClient for the configured account (sandbox or a live data center)."""
-    from cronofy_client import CronofyClient
+    from cronofy_client import CronofyClient, RateLimiter
 
     api_base = config.get("CRONOFY_API_BASE_URL")
     app_base = config.get("CRONOFY_APP_BASE_URL")
@@ -63,6 +70,11 @@ def build_cronofy(config: Mapping[str, Any]) -> CronofyClient:
         data_center=config["CRONOFY_DATA_CENTER"],
         api_base_url=api_base,
         app_base_url=app_base,
+        # Counted in Redis when RATELIMIT_STORAGE_URL points there: shared by every process.
+        rate_limiter=RateLimiter(
+            storage=config.get("RATELIMIT_STORAGE_URI") or "memory://",
+            key=f"cronofy:{config['CRONOFY_CLIENT_ID']}",
+        ),
     )
 
 

@@ -70,7 +70,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("MAIL_URL", None, "smtp://user:pass@host:port; unset: mail is captured"),
     EnvVar("MAIL_CA_FILE", None, "PEM file of CAs trusted for the SMTP server (private CA)"),
     EnvVar("MAIL_FROM", "Calendar bridge <no-reply@localhost>", "sender of our e-mails"),
-    EnvVar("RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage (redis://... to share)"),
+    EnvVar(
+        "RATELIMIT_STORAGE_URL",
+        "memory://",
+        "Login and Cronofy rate-limit counters (redis://... to share them between processes)",
+    ),
     EnvVar("TRUSTED_PROXY_HOPS", "0", "reverse proxies in front of the app (X-Forwarded-*)"),
     EnvVar("AVAILABILITY_CACHE_URL", None, "Redis URL shared by all processes; unset: in-process"),
     EnvVar("AVAILABILITY_CACHE_SECONDS", "60", "how long a computed availability view is reused"),

@@ -92,7 +92,7 @@ def calendars_page(cronofy: CronofyClient, *, user: User) -> CalendarsPage:
     except ReconnectRequired as exc:
         db.session.refresh(connection)
         return CalendarsPage(connection=connection, problem=str(exc))
-    except CronofyError as exc:
+    except (CronofyError, CalendarUnavailable) as exc:
         log.warning(
             "calendars page: Cronofy %s for connection id=%s", type(exc).__name__, connection.id
         )

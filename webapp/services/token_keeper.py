@@ -3,14 +3,15 @@
 Calendar connections (``tokens``) and Enterprise Connect service accounts
 (``enterprise.service_tokens``) both keep their tokens through a ``TokenKeeper``. It hands out
 the stored access token while more than five minutes remain; otherwise, or when the caller says
-that token was just rejected (a 401), it refreshes. One refresh per row runs at a time:
-
-* PostgreSQL: ``SELECT ... FOR UPDATE`` on the row, re-read under the lock, refresh only if still
-  needed, store the rotated tokens, commit.
-* SQLite: a lease column taken with one atomic ``UPDATE ... WHERE`` that also compares the
-  access-token ciphertext read a moment earlier (nobody refreshes twice with a refresh token that
-  was already rotated); the row is re-read once the lease is won; the HTTP call runs outside any
-  write transaction; losers wait briefly and re-read.
+that token was just rejected (a 401), it refreshes. One refresh per row runs at a time, the same
+way on SQLite and PostgreSQL: a lease column taken with one atomic ``UPDATE ... WHERE`` that also
+compares the access-token ciphertext read a moment earlier (nobody refreshes twice with a refresh
+token that was already rotated); the row is re-read once the lease is won; the HTTP call (and any
+rate-limiter wait) runs outside every transaction, so no row lock or pooled connection is held
+over network I/O. Losers wait in short steps, each a brief read with a connection returned to the
+pool between steps, and re-read; they give up with ``RefreshBusy`` after ``WAIT_LIMIT_SECONDS``
+(or the client's own call deadline, inside a web request). On PostgreSQL the lease ``UPDATE``
+waits at most ``LEASE_LOCK_TIMEOUT`` for a row another transaction is writing.
 
 Tokens are read and written through their own short transactions, never the caller's session, so
 a refresh never commits someone else's work. A dead grant (``invalid_grant``, unreadable
@@ -37,7 +38,13 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from cronofy_client import CronofyAuthExpired, CronofyClient, CronofyInvalidGrant, TokenGrant
+from cronofy_client import (
+    CronofyAuthExpired,
+    CronofyClient,
+    CronofyInvalidGrant,
+    TokenGrant,
+    jittered_backoff,
+)
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import CalendarConnection, ConnectionStatus, ServiceAccount
@@ -50,7 +57,9 @@ T = TypeVar("T")
 REFRESH_MARGIN = timedelta(minutes=5)
 LEASE_DURATION = timedelta(seconds=30)
 WAIT_STEP_SECONDS = 0.05
+WAIT_STEP_CAP_SECONDS = 0.4
 WAIT_LIMIT_SECONDS = 20.0
+LEASE_LOCK_TIMEOUT = "2s"  # PostgreSQL lock_timeout of the lease UPDATE
 
 TokenModel = type[CalendarConnection] | type[ServiceAccount]
 
@@ -97,6 +106,7 @@ class _Snapshot:
     expires_at: datetime | None
     status: ConnectionStatus
     status_reason: str | None
+    lease_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +148,9 @@ class TokenKeeper:
         token = self._usable(snapshot, cipher, rejected)
         if token is not None:
             return token
-        if db.engine.dialect.name == "postgresql":
-            return self._refresh_locked(cronofy, cipher, row_id, rejected)
         return self._refresh_with_lease(cronofy, cipher, row_id, rejected)
 
-    def _read(self, conn: sa.Connection, row_id: int, *, for_update: bool = False) -> _Snapshot:
+    def _read(self, conn: sa.Connection, row_id: int) -> _Snapshot:
         model = self.model
         query = sa.select(
             model.access_token_encrypted,
@@ -150,8 +158,9 @@ class TokenKeeper:
             model.access_token_expires_at,
             model.status,
             self.status_reason if self.status_reason is not None else sa.null(),
+            model.refresh_lease_until,
         ).where(model.id == row_id)
-        row = conn.execute(query.with_for_update() if for_update else query).one_or_none()
+        row = conn.execute(query).one_or_none()
         if row is None:
             raise TokenRowMissing(f"{self._name} id={row_id}")
         return _Snapshot(*row)
@@ -180,52 +189,35 @@ class TokenKeeper:
         model = self.model
         return sa.update(model).where(model.id == row_id).values(refresh_lease_until=None)
 
-    def _refresh_locked(
-        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, rejected: str | None
-    ) -> str:
-        """PostgreSQL: hold the row lock across the refresh; waiters then see the new token."""
-        model = self.model
-        with db.engine.connect() as conn, conn.begin() as tx:
-            snapshot = self._read(conn, row_id, for_update=True)
-            token = self._usable(snapshot, cipher, rejected)
-            if token is not None:
-                return token
-            refresh = _decrypt(cipher, snapshot.refresh_encrypted or "")
-            try:
-                grant = cronofy.refresh(refresh)
-            except CronofyInvalidGrant:
-                changed = self.mark_lost(conn, row_id, LossCause.REFRESH_REJECTED)
-                tx.commit()
-                if changed:
-                    self.after_lost(row_id, LossCause.REFRESH_REJECTED)
-                raise GrantLost(LossCause.REFRESH_REJECTED) from None
-            values = _token_values(cipher, grant)
-            conn.execute(sa.update(model).where(model.id == row_id).values(**values))
-        log.info("refreshed the access token of %s id=%s", self._name, row_id)
-        return grant.access_token
-
     def _refresh_with_lease(
         self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, rejected: str | None
     ) -> str:
-        """SQLite: win a short lease with one atomic UPDATE, refresh outside any transaction."""
-        deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+        """Win a short lease with one atomic UPDATE, refresh outside any transaction."""
+        deadline = time.monotonic() + (cronofy.options.deadline or WAIT_LIMIT_SECONDS)
+        waits = 0
         while True:
-            with db.engine.begin() as conn:
+            with db.engine.connect() as conn:
                 snapshot = self._read(conn, row_id)
-                token = self._usable(snapshot, cipher, rejected)
-                if token is not None:
-                    return token
-                won = self._take_lease(conn, row_id, snapshot)
-            if won:
+            token = self._usable(snapshot, cipher, rejected)
+            if token is not None:
+                return token
+            won = False
+            if not _leased(snapshot):  # only then try to write: waiters just read
+                with db.engine.begin() as conn:
+                    won = self._take_lease(conn, row_id, snapshot)
+            if won:  # committed: the lease is visible to everyone before the call starts
                 return self._refresh_under_lease(cronofy, cipher, row_id, rejected)
             if time.monotonic() > deadline:
                 raise RefreshBusy(f"{self._name} id={row_id}")
-            time.sleep(WAIT_STEP_SECONDS)
+            waits += 1
+            # Jittered, so a crowd of waiters does not read in lockstep.
+            time.sleep(jittered_backoff(waits, base=WAIT_STEP_SECONDS, cap=WAIT_STEP_CAP_SECONDS))
 
     def _take_lease(self, conn: sa.Connection, row_id: int, snapshot: _Snapshot) -> bool:
+        """One atomic compare-and-set; False when someone else holds (or is writing) the row."""
         model = self.model
         now = utcnow()
-        result = conn.execute(
+        statement = (
             sa.update(model)
             .where(
                 model.id == row_id,
@@ -234,7 +226,17 @@ class TokenKeeper:
             )
             .values(refresh_lease_until=now + LEASE_DURATION)
         )
-        return result.rowcount == 1
+        if conn.dialect.name != "postgresql":
+            return conn.execute(statement).rowcount == 1
+        conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LEASE_LOCK_TIMEOUT}'"))
+        try:
+            with conn.begin_nested():
+                return conn.execute(statement).rowcount == 1
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            log.info("%s id=%s is being written; waiting for its lease", self._name, row_id)
+            return False
 
     def _refresh_under_lease(
         self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, rejected: str | None
@@ -290,6 +292,11 @@ def call_refreshing_once(token: Callable[[str | None], str], fn: Callable[[str],
     except CronofyAuthExpired:
         log.info("an access token was rejected; refreshing once")
         return fn(token(first))
+
+
+def _leased(snapshot: _Snapshot) -> bool:
+    """Whether someone else's refresh lease on the row is still running."""
+    return snapshot.lease_until is not None and snapshot.lease_until > utcnow()
 
 
 def _decrypt(cipher: TokenCipher, ciphertext: str) -> str:

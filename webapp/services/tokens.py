@@ -2,7 +2,7 @@
 
 ``access_token`` refreshes when less than five minutes remain; ``call_with_token`` also
 refreshes once after a 401. The single-flight mechanism is ``token_keeper.TokenKeeper``
-(PostgreSQL row lock, SQLite lease). ``invalid_grant`` or unreadable ciphertext moves the
+(a lease column, on SQLite and PostgreSQL). ``invalid_grant`` or unreadable ciphertext moves the
 connection to ``needs_reconnect``: audit, one e-mail, the banner, and no further refresh
 attempts (``connection_health``).
 """
@@ -21,7 +21,11 @@ from cronofy_client import CronofyClient
 from webapp.models import CalendarConnection
 from webapp.security import TokenCipher
 from webapp.services import token_keeper
-from webapp.services.connection_errors import NotConnected, ReconnectRequired
+from webapp.services.connection_errors import (
+    CalendarUnavailable,
+    NotConnected,
+    ReconnectRequired,
+)
 from webapp.services.connection_health import (
     StatusReason,
     email_instructor,
@@ -91,4 +95,6 @@ def _token(cronofy: CronofyClient, connection_id: int, rejected: str | None) -> 
     except token_keeper.GrantLost as exc:
         raise ReconnectRequired(_MESSAGES[exc.cause]) from None
     except token_keeper.RefreshBusy:
-        raise ReconnectRequired("Your calendar is busy renewing its access; try again.") from None
+        raise CalendarUnavailable(
+            "Your calendar is busy renewing its access; please try again in a moment."
+        ) from None

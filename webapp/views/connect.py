@@ -116,7 +116,7 @@ def start() -> ResponseReturnValue:
             request.form.get("access_mode"), request.form.get("provider_name")
         )
         url = connections.start_connect(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             user=current_account(),
             choice=choice,
             public_base_url=current_app.config["PUBLIC_BASE_URL"],
@@ -146,7 +146,7 @@ def _finish_connect() -> BaseResponse:
         return _problem("Connection not finished", "The answer from Cronofy had no code.")
     try:
         connection = connections.complete_connect(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             user=current_account(),
             code=args["code"],
             state=args["state"],
@@ -163,7 +163,9 @@ def _finish_connect() -> BaseResponse:
 @instructor_required
 def calendars() -> ResponseReturnValue:
     """Status, granted mode, write calendar, conflict calendars, relink and troubleshooting."""
-    page = calendar_settings.calendars_page(get_clients().cronofy, user=current_account())
+    page = calendar_settings.calendars_page(
+        get_clients().cronofy_in_request, user=current_account()
+    )
     return render_template("connect/calendars.html", page=page, connection=page.connection)
 
 
@@ -173,7 +175,7 @@ def choose_write_calendar() -> ResponseReturnValue:
     """Change the calendar bookings are written to."""
     try:
         name = calendar_settings.choose_write_calendar(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             user=current_account(),
             calendar_id=request.form.get("calendar_id", ""),
         )
@@ -189,7 +191,7 @@ def set_conflict_calendars() -> ResponseReturnValue:
     """Change which calendars count when looking for conflicts."""
     try:
         count = calendar_settings.set_conflict_calendars(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             user=current_account(),
             calendar_ids=request.form.getlist("calendar_ids"),
             availability_cache=get_availability_cache(),
@@ -215,7 +217,9 @@ def confirm_disconnect() -> ResponseReturnValue:
 def disconnect() -> ResponseReturnValue:
     """Disconnect: the page shows "not connected" at once; clean-up finishes in the background."""
     try:
-        connections.disconnect_user(get_clients().cronofy, user=current_account(), reason="user")
+        connections.disconnect_user(
+            get_clients().cronofy_in_request, user=current_account(), reason="user"
+        )
     except connections.NotConnected:
         flash("Your calendar was already disconnected.", "info")
         return redirect(url_for("connect.calendars"), 303)

@@ -73,7 +73,7 @@ def connect() -> ResponseReturnValue:
         flash("Choose an access mode and a provider from the lists.", "error")
         return redirect(url_for("enterprise.index")), 303
     url = enterprise.start_connect(
-        get_clients().cronofy,
+        get_clients().cronofy_in_request,
         admin=current_account(),
         access_mode=mode,
         provider=provider,
@@ -90,7 +90,7 @@ def callback() -> ResponseReturnValue:
         return _callback_error(_denied_message(error))
     try:
         account = enterprise.complete_connect(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             _cipher(),
             admin=current_account(),
             code=request.args.get("code", ""),
@@ -125,7 +125,7 @@ def authorize() -> ResponseReturnValue:
         if recipients.empty:
             raise enterprise.InvalidRecipients("Paste at least one e-mail address or pick a CSV.")
         report = enterprise.authorize_instructors(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             _cipher(),
             admin=current_account(),
             recipients=recipients,
@@ -166,7 +166,7 @@ def retry(authorization_id: int) -> ResponseReturnValue:
     """Send one pending or failed authorization again."""
     try:
         row = enterprise.retry_authorization(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             _cipher(),
             admin=current_account(),
             authorization_id=authorization_id,
@@ -217,7 +217,9 @@ def disconnect() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("enterprise/disconnect.html", status=status)
     try:
-        result = enterprise.disconnect_organisation(get_clients().cronofy, _cipher(), admin=admin)
+        result = enterprise.disconnect_organisation(
+            get_clients().cronofy_in_request, _cipher(), admin=admin
+        )
     except enterprise.EnterpriseError as exc:
         flash(str(exc), "error")
         return redirect(url_for("enterprise.disconnect")), 303
@@ -245,7 +247,7 @@ def enterprise_callback(token: str) -> ResponseReturnValue:
     """Cronofy's signed result for one e-mail: 200 handled/ignored, 401 bad signature."""
     try:
         outcome = enterprise.receive_callback(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             token=token,
             raw_body=request.get_data(cache=True),
             signature=request.headers.get("Cronofy-HMAC-SHA256"),

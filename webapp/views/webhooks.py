@@ -37,7 +37,7 @@ def cronofy_push(token: str) -> ResponseReturnValue:
     if len(raw_body) > MAX_BODY_BYTES:
         abort(413)
     outcome = receive_push(
-        get_clients().cronofy,
+        get_clients().cronofy_in_request,
         path_token=token,
         raw_body=raw_body,
         signature=request.headers.get(HMAC_HEADER),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import limits.storage.memory
 import pytest
 import responses
 
@@ -34,8 +36,11 @@ class FakeClock:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A fake clock, also the one the rate limiter's memory storage (``limits``) stamps with."""
+    fake = FakeClock()
+    monkeypatch.setattr(limits.storage.memory, "time", SimpleNamespace(time=fake.monotonic))
+    return fake
 
 
 @pytest.fixture
