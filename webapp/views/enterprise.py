@@ -187,7 +187,7 @@ def replace_individual(instructor_id: int) -> ResponseReturnValue:
     """The admin's explicit choice: replace an instructor's own connection (they are told)."""
     try:
         row = enterprise.replace_individual_connection(
-            get_clients().cronofy,
+            get_clients().cronofy_in_request,
             _cipher(),
             admin=current_account(),
             instructor_id=instructor_id,
