@@ -16,6 +16,7 @@ GROUPS: dict[str, str] = {
     "cronofy_client": "bench.cronofy_client_bench",
     "cronofy_sandbox": "bench.cronofy_sandbox_bench",
     "bookly_client": "bench.bookly_client_bench",
+    "availability": "bench.availability",
 }
 
 

@@ -46,7 +46,11 @@ def _prepare_session(conn: sa.Connection) -> None:
     if info.get(_READY):
         return
     if is_mysql(conn):
-        conn.exec_driver_sql(f"SET SESSION sql_mode = '{STRICT_SQL_MODE}'")
+        # GROUP_CONCAT packs a staff member's busy time into one value (availability reads);
+        # MySQL's default limit of 1 KiB would cut it short.
+        conn.exec_driver_sql(
+            f"SET SESSION sql_mode = '{STRICT_SQL_MODE}', group_concat_max_len = 67108864"
+        )
     elif conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA foreign_keys = ON")
     conn.commit()

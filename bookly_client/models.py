@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import date as Date
 from decimal import Decimal
 from enum import StrEnum
@@ -312,17 +313,46 @@ class SlotRules:
 
 @dataclass(frozen=True, slots=True)
 class BusyInterval:
-    """A busy appointment's effective time and its own service padding (zero without Pro)."""
+    """A busy appointment: effective start and end as UTC epoch seconds, and its own service
+    padding in seconds (zero without Pro). Seconds, because availability sorts and compares
+    thousands of them per view."""
 
-    start: datetime
-    end: datetime
-    padding_before: timedelta = timedelta(0)
-    padding_after: timedelta = timedelta(0)
+    start: int
+    end: int
+    padding_before: int = 0
+    padding_after: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        start: datetime,
+        end: datetime,
+        padding_before: timedelta = timedelta(0),
+        padding_after: timedelta = timedelta(0),
+    ) -> BusyInterval:
+        """Build from aware datetimes and timedeltas."""
+        return cls(
+            int(start.timestamp()),
+            math.ceil(end.timestamp()),
+            int(padding_before.total_seconds()),
+            int(padding_after.total_seconds()),
+        )
+
+    @property
+    def window(self) -> TimeWindow:
+        """The appointment's own time."""
+        return TimeWindow(_utc(self.start), _utc(self.end))
 
     @property
     def padded(self) -> TimeWindow:
         """The time the appointment blocks, its padding included."""
-        return TimeWindow(self.start - self.padding_before, self.end + self.padding_after)
+        return TimeWindow(
+            _utc(self.start - self.padding_before), _utc(self.end + self.padding_after)
+        )
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass(frozen=True, slots=True)

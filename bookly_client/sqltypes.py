@@ -142,3 +142,55 @@ def _effective_end_sqlite(element: EffectiveEnd, compiler: SQLCompiler, **kw: An
     end = compiler.process(element.end, **kw)
     extras = compiler.process(element.extras_seconds, **kw)
     return f"datetime({end}, '+' || {extras} || ' seconds')"
+
+
+class WallSeconds(ColumnElement[int]):
+    """Seconds from 1970-01-01 00:00 to a naive local DATETIME, as plain wall-clock arithmetic
+    (no zone): an integer is far cheaper to fetch than a DATETIME, and ``LocalEpochs`` turns it
+    into UTC epoch seconds."""
+
+    inherit_cache = True
+
+    def __init__(self, value: sa.ColumnElement[Any]) -> None:
+        self.value = value
+        self.type = sa.BigInteger()
+
+
+@compiles(WallSeconds, "mysql")
+@compiles(WallSeconds, "mariadb")
+def _wall_seconds_mysql(element: WallSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {compiler.process(element.value, **kw)})"
+
+
+@compiles(WallSeconds)
+def _wall_seconds_sqlite(element: WallSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.value, **kw)}) AS INTEGER)"
+
+
+class PackedIntegers(ColumnElement[str]):
+    """``GROUP_CONCAT`` of integer expressions: per group one text of ``a,b,c;a,b,c;...``.
+
+    One row per staff member instead of one per appointment: a thousand appointments then
+    cost one short string to fetch and split, not a thousand rows through the driver. On
+    MySQL/MariaDB the session's ``group_concat_max_len`` is raised when the connection is
+    prepared (connection.py); callers still compare the count of parts with ``COUNT(*)``.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, *values: sa.ColumnElement[Any]) -> None:
+        self.values = values
+        self.type = sa.Text()
+
+
+@compiles(PackedIntegers, "mysql")
+@compiles(PackedIntegers, "mariadb")
+def _packed_mysql(element: PackedIntegers, compiler: SQLCompiler, **kw: Any) -> str:
+    parts = ", ',', ".join(compiler.process(v, **kw) for v in element.values)
+    return f"GROUP_CONCAT(CONCAT({parts}) SEPARATOR ';')"
+
+
+@compiles(PackedIntegers)
+def _packed_sqlite(element: PackedIntegers, compiler: SQLCompiler, **kw: Any) -> str:
+    parts = " || ',' || ".join(f"({compiler.process(v, **kw)})" for v in element.values)
+    return f"group_concat({parts}, ';')"

@@ -17,6 +17,7 @@ Rules (tested in tests/unit/bookly_client/test_timezone.py):
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -123,3 +124,55 @@ class LocalZone:
             if self.to_utc(candidate) >= aware:
                 return candidate
         raise UnrepresentableTime(f"no local time in {self.name} covers {aware.isoformat()}")
+
+
+_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive on purpose: local wall time arithmetic
+
+
+class LocalEpochs:
+    """Naive local times -> UTC epoch seconds, as ``LocalZone.to_utc`` reads them, but with
+    one zone lookup per local hour (thousands of appointment rows per availability view).
+
+    An hour whose first and last second have the same offset (every hour, unless a zone
+    changes its offset in the middle of one) is converted by subtraction; any other hour
+    falls back to ``to_utc`` for each value.
+    """
+
+    def __init__(self, zone: LocalZone) -> None:
+        self.zone = zone
+        self._offsets: dict[int, int | None] = {}
+
+    def __call__(self, naive: datetime) -> int:
+        """Epoch seconds of a naive local time."""
+        return self.of_wall_seconds(math.floor((naive - _EPOCH).total_seconds()))
+
+    def of_wall_seconds(self, wall: int) -> int:
+        """Epoch seconds of a local time given as wall-clock seconds since 1970-01-01 00:00."""
+        hour = wall - wall % 3600
+        if hour in self._offsets:
+            offset = self._offsets[hour]
+        else:
+            first, last = self._offset(hour), self._offset(hour + 3599)
+            offset = self._offsets[hour] = first if first == last else None
+        if offset is None:
+            naive = _EPOCH + timedelta(seconds=wall)
+            return math.floor(self.zone.to_utc(naive).timestamp())
+        return wall - offset
+
+    def _offset(self, wall: int) -> int:
+        naive = _EPOCH + timedelta(seconds=wall)
+        return round(wall - self.zone.to_utc(naive).timestamp())
+
+
+_EPOCHS_LOCK = threading.Lock()
+_EPOCHS: dict[LocalZone, LocalEpochs] = {}
+_MAX_MEMO_HOURS = 200_000  # about 23 years of hours per zone, a few MB at most
+
+
+def local_epochs(zone: LocalZone) -> LocalEpochs:
+    """A shared ``LocalEpochs`` per zone (its memo of hour offsets outlives one read)."""
+    with _EPOCHS_LOCK:
+        found = _EPOCHS.get(zone)
+        if found is None or len(found._offsets) > _MAX_MEMO_HOURS:  # noqa: SLF001
+            found = _EPOCHS[zone] = LocalEpochs(zone)
+        return found

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bookly_client.connection import reading
-from bookly_client.errors import UnknownService
+from bookly_client.errors import BooklyError, UnknownService
 from bookly_client.gateway.appointments import DST_MARGIN
 from bookly_client.gateway.context import GatewayContext, staff_zone
 from bookly_client.models import (
@@ -32,9 +32,9 @@ from bookly_client.models import (
     WorkingDay,
 )
 from bookly_client.site import SiteSettings
-from bookly_client.sqltypes import EffectiveEnd
+from bookly_client.sqltypes import EffectiveEnd, PackedIntegers, WallSeconds
 from bookly_client.tables import BooklyTables
-from bookly_client.timezone import LocalZone, require_aware
+from bookly_client.timezone import LocalEpochs, LocalZone, local_epochs, require_aware
 
 DAY = timedelta(days=1)
 # Appointments are fetched this far around the window: paddings and the DST margin.
@@ -158,17 +158,27 @@ def _busy(
     staff_ids: list[int],
     window: TimeWindow,
 ) -> dict[int, list[BusyInterval]]:
+    """Busy appointments per staff member, packed into one text per staff member in SQL."""
     a, s, ca = t.appointments, t.services, t.customer_appointments
     zone = settings.zone
     any_customer = sa.exists().where(ca.c.appointment_id == a.c.id)
     busy_customer = sa.exists().where(
         ca.c.appointment_id == a.c.id, ca.c.status.in_(sorted(settings.busy_statuses))
     )
+    # Bookly applies service padding only with Pro.
+    left = sa.func.coalesce(s.c.padding_left, 0) if settings.pro_active else sa.literal(0)
+    right = sa.func.coalesce(s.c.padding_right, 0) if settings.pro_active else sa.literal(0)
     widen = DST_MARGIN + FETCH_MARGIN
     rows = conn.execute(
         sa.select(
-            a.c.staff_id, a.c.start_date, a.c.end_date, a.c.extras_duration,
-            s.c.padding_left, s.c.padding_right,
+            a.c.staff_id,
+            sa.func.count(),
+            PackedIntegers(
+                WallSeconds(a.c.start_date),
+                WallSeconds(a.c.end_date) + sa.func.coalesce(a.c.extras_duration, 0),
+                left,
+                right,
+            ),
         )
         .select_from(a.outerjoin(s, s.c.id == a.c.service_id))
         .where(
@@ -179,20 +189,23 @@ def _busy(
             EffectiveEnd(a.c.end_date, a.c.extras_duration) > zone.to_local(window.start - widen),
             sa.or_(~any_customer, busy_customer),
         )
-    )  # fmt: skip
-    pro = settings.pro_active  # Bookly applies service padding only with Pro
-    found: dict[int, list[BusyInterval]] = defaultdict(list)
-    for row in rows:
-        end = zone.to_utc(row.end_date) + timedelta(seconds=int(row.extras_duration or 0))
-        found[row.staff_id].append(
-            BusyInterval(
-                zone.to_utc(row.start_date),
-                end,
-                timedelta(seconds=int(row.padding_left or 0) if pro else 0),
-                timedelta(seconds=int(row.padding_right or 0) if pro else 0),
-            )
-        )
+        .group_by(a.c.staff_id)
+    )
+    epochs = local_epochs(zone)
+    found: dict[int, list[BusyInterval]] = {}
+    for staff_id, count, packed in rows:
+        parts = str(packed).split(";")
+        if len(parts) != count:
+            raise BooklyError(f"busy time of staff {staff_id} was cut short by the database")
+        found[staff_id] = [_interval(epochs, part) for part in parts]
     return found
+
+
+def _interval(epochs: LocalEpochs, packed: str) -> BusyInterval:
+    start, end, left, right = packed.split(",")
+    return BusyInterval(
+        epochs.of_wall_seconds(int(start)), epochs.of_wall_seconds(int(end)), int(left), int(right)
+    )
 
 
 def read_slot_rules(ctx: GatewayContext, service_id: int) -> SlotRules:
@@ -227,6 +240,6 @@ def read_availability(
         schedule = StaffSchedule(
             staff_id, zone.name, tuple(hours.get(staff_id, ())), tuple(days_off.get(staff_id, ()))
         )
-        busy_time = tuple(sorted(busy.get(staff_id, ()), key=lambda w: (w.start, w.end)))
+        busy_time = tuple(sorted(busy.get(staff_id, ()), key=lambda b: (b.start, b.end)))
         staff.append(StaffAvailability(staff_id, zone, schedule, busy_time))
     return AvailabilityData(rules, tuple(staff))

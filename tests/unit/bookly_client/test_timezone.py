@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bookly_client import NaiveDatetime, SiteTimeZoneError, UnrepresentableTime
-from bookly_client.timezone import LocalZone, require_aware
+from bookly_client.timezone import LocalEpochs, LocalZone, require_aware
 
 BERLIN = LocalZone.named("Europe/Berlin")
 NEW_YORK = LocalZone.named("America/New_York")
@@ -101,3 +103,24 @@ def test_fixed_offset_has_no_dst() -> None:
     zone = LocalZone.from_wordpress("", "2")
     assert zone.to_local(utc("2026-07-01 10:00")) == naive("2026-07-01 12:00")
     assert zone.to_local(utc("2026-12-01 10:00")) == naive("2026-12-01 12:00")
+
+
+# Days around each zone's two DST changes in 2026 (Berlin, New York, Lord Howe's 30 minutes).
+CHANGE_DAYS = [
+    datetime(2026, m, d)  # noqa: DTZ001 - naive: Bookly's local wall times
+    for m, d in ((3, 29), (10, 25), (3, 8), (11, 1), (4, 5), (10, 4))
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "fixed"]),
+    st.sampled_from(CHANGE_DAYS),
+    st.integers(-24 * 3600, 48 * 3600 - 1),
+)
+def test_local_epochs_read_naive_times_like_to_utc(name, day, seconds):
+    zone = LocalZone.fixed(330) if name == "fixed" else LocalZone.named(name)
+    epochs = LocalEpochs(zone)
+    naive = day + timedelta(seconds=seconds)
+    assert epochs(naive) == int(zone.to_utc(naive).timestamp())
+    assert epochs(naive) == int(zone.to_utc(naive).timestamp())  # memoised hour, same answer

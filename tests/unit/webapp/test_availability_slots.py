@@ -102,9 +102,7 @@ def _ok(t, staff, rules, window, now):
     if not window.start <= t < window.end or t < now + rules.min_notice:
         return False
     lo, hi = t - rules.padding_before, t + rules.duration + rules.padding_after
-    return all(
-        not (lo < b.end + b.padding_after and hi > b.start - b.padding_before) for b in staff.busy
-    )
+    return all(not (lo < b.padded.end and hi > b.padded.start) for b in staff.busy)
 
 
 @st.composite
@@ -139,7 +137,7 @@ def scenarios(draw):
         for r in draw(st.lists(st.integers(0, 1), max_size=2))
     )
     busy = tuple(
-        BusyInterval(
+        BusyInterval.of(
             start + timedelta(minutes=5 * offset),
             start + timedelta(minutes=5 * offset + length),
             timedelta(minutes=draw(st.sampled_from([0, 5, 15]))),
@@ -201,7 +199,7 @@ TUESDAY = TimeWindow(berlin("2026-11-24 00:00"), berlin("2026-11-25 00:00"))
 def test_grid_restarts_after_a_booking_that_ends_off_grid():
     staff = _berlin_staff(
         (timedelta(hours=9), timedelta(hours=13)),
-        busy=(BusyInterval(berlin("2026-11-24 10:00"), berlin("2026-11-24 10:10")),),
+        busy=(BusyInterval.of(berlin("2026-11-24 10:00"), berlin("2026-11-24 10:10")),),
     )
     starts = offered_starts(staff, _rules(), TUESDAY, NOW)
     # 10:10 is not on the 09:00 grid: the next start is 10:15, as Bookly aligns the removal.
@@ -269,7 +267,7 @@ def test_why_not_names_each_kind_of_reason():
     staff = _berlin_staff(
         (timedelta(hours=9), timedelta(hours=17)),
         busy=(
-            BusyInterval(
+            BusyInterval.of(
                 berlin("2026-11-24 14:00"),
                 berlin("2026-11-24 15:00"),
                 timedelta(0),

@@ -21,6 +21,7 @@ Several ("any instructor"): every connected instructor is a member of one group 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,22 +44,50 @@ class CalendarMember:
     starts: tuple[int, ...]  # Bookly's starts, epoch seconds, sorted
 
 
+def covered_spans(starts: Iterable[int], duration: int) -> list[tuple[int, int]]:
+    """The merged time the slots at (sorted) ``starts`` cover, as epoch-second spans."""
+    merged: list[tuple[int, int]] = []
+    lo = hi = None
+    for start in starts:
+        if hi is not None and start <= hi:
+            hi = start + duration if start + duration > hi else hi
+            continue
+        if lo is not None and hi is not None:
+            merged.append((lo, hi))
+        lo, hi = start, start + duration
+    if lo is not None and hi is not None:
+        merged.append((lo, hi))
+    return merged
+
+
+def as_periods(spans: Iterable[tuple[int, int]]) -> tuple[Period, ...]:
+    """Cronofy periods of epoch-second spans."""
+    return tuple(Period(instant(lo), instant(hi)) for lo, hi in spans)
+
+
 def covered_periods(starts: Iterable[int], duration: int) -> tuple[Period, ...]:
-    """The merged time the slots at ``starts`` cover, as Cronofy periods."""
-    merged: list[list[int]] = []
-    for start in sorted(starts):
-        end = start + duration
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
+    """The merged time the slots at (sorted) ``starts`` cover, as Cronofy periods."""
+    return as_periods(covered_spans(starts, duration))
+
+
+def _union(spans: Iterable[list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in heapq.merge(*spans):
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
         else:
-            merged.append([start, end])
-    return tuple(Period(instant(lo), instant(hi)) for lo, hi in merged)
+            merged.append((lo, hi))
+    return merged
 
 
 def start_interval(members: Sequence[CalendarMember], rules: SlotRules) -> timedelta | None:
     """Whole minutes dividing the grid and every start, or None when there is no such step."""
-    step = int(rules.slot_length.total_seconds())
-    divisor = math.gcd(step, *(s for m in members for s in m.starts))
+    divisor = int(rules.slot_length.total_seconds())
+    for member in members:
+        for start in member.starts:
+            if start % divisor:
+                divisor = math.gcd(divisor, start)
     if divisor < 60 or divisor % 60:
         return None
     return timedelta(seconds=divisor)
@@ -82,15 +111,14 @@ def build_query(members: Sequence[CalendarMember], rules: SlotRules) -> Availabi
             response_format="periods",
             **common,  # type: ignore[arg-type]
         )
+    spans = [covered_spans(m.starts, duration) for m in members]
     return AvailabilityQuery(
         members=tuple(
-            AvailabilityMember(
-                m.sub, m.calendar_ids, available_periods=covered_periods(m.starts, duration)
-            )
-            for m in members
+            AvailabilityMember(m.sub, m.calendar_ids, available_periods=as_periods(own))
+            for m, own in zip(members, spans, strict=True)
         ),
         required=1,
-        query_periods=covered_periods((s for m in members for s in m.starts), duration),
+        query_periods=as_periods(_union(spans)),
         response_format="overlapping_slots",
         **common,  # type: ignore[arg-type]
     )

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bookly_client import BooklyError, BooklyGateway, SlotRules, TimeWindow, UnknownService
+from bookly_client import (
+    AvailabilityData,
+    BooklyError,
+    BooklyGateway,
+    SlotRules,
+    TimeWindow,
+    UnknownService,
+)
 from cronofy_client import CronofyClient, CronofyError
 from webapp.models import CalendarConnection, ConnectionStatus, User
 from webapp.services.availability.cache import AvailabilityCache
@@ -67,25 +74,20 @@ def cache_key(request: AvailabilityRequest) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _rules(bookly: BooklyGateway, service_id: int) -> SlotRules:
-    try:
-        return bookly.slot_rules(service_id)
-    except UnknownService as exc:
+def validate_span(start: datetime, end: datetime) -> None:
+    """Raise InvalidAvailabilityRequest for a window that is empty or too long."""
+    if end <= start:
+        raise InvalidAvailabilityRequest({"to": "must be after from"})
+    if end - start > MAX_WINDOW:
         raise InvalidAvailabilityRequest(
-            {"service": f"no service with id {service_id}"}, not_found=True
-        ) from exc
-    except BooklyError as exc:
-        raise AvailabilityUnavailable("Bookly could not be read just now") from exc
+            {"to": f"the window may span at most {MAX_WINDOW.days} days"}
+        )
 
 
-def validate_window(rules: SlotRules, start: datetime, end: datetime, now: datetime) -> None:
-    """Raise InvalidAvailabilityRequest for a window we will not answer."""
+def validate_horizon(rules: SlotRules, start: datetime, end: datetime, now: datetime) -> None:
+    """Raise InvalidAvailabilityRequest for a window reaching past the booking horizon."""
     problems: dict[str, str] = {}
     horizon = horizon_instant(rules, now)
-    if end <= start:
-        problems["to"] = "must be after from"
-    elif end - start > MAX_WINDOW:
-        problems["to"] = f"the window may span at most {MAX_WINDOW.days} days"
     if start >= horizon:
         problems["from"] = (
             f"bookings open at most {rules.max_days} days ahead (until {horizon.isoformat()})"
@@ -119,9 +121,7 @@ def find_availability(
     """Slots of a service for the requested instructors; one Cronofy query when uncached."""
     if bookly is None:
         raise AvailabilityUnavailable("Bookly is not configured")
-    rules = _rules(bookly, request.service_id)
-    now = bookly.now()
-    validate_window(rules, request.start, request.end, now)
+    validate_span(request.start, request.end)
     instructors = tuple(u for u in request.instructors if u.bookly_staff_id is not None)
     if not request.any_instructor and not instructors:
         raise InvalidAvailabilityRequest({"instructor": "has no Bookly staff member linked"})
@@ -135,14 +135,34 @@ def find_availability(
             window=(request.start, request.end),
             instructor_ids=ids,
         )
-    view, cacheable = _compute(cronofy, bookly, rules, request, instructors, now)
+    now = bookly.now()
+    data = _read(bookly, request, instructors)
+    validate_horizon(data.rules, request.start, request.end, now)
+    view, cacheable = _compute(cronofy, data, request, instructors, now)
     if cacheable:
         cache.put(key, found.generations, view.to_payload())
     return view
 
 
+def _read(
+    bookly: BooklyGateway, request: AvailabilityRequest, instructors: Sequence[User]
+) -> AvailabilityData:
+    """The one Bookly read of the view (rules, hours, days off, busy time)."""
+    staff_ids = [u.bookly_staff_id for u in instructors if u.bookly_staff_id is not None]
+    try:
+        return bookly.availability_data(
+            request.service_id, request.start, request.end, staff_ids=staff_ids
+        )
+    except UnknownService as exc:
+        raise InvalidAvailabilityRequest(
+            {"service": f"no service with id {request.service_id}"}, not_found=True
+        ) from exc
+    except BooklyError as exc:
+        raise AvailabilityUnavailable("Bookly could not be read just now") from exc
+
+
 def _offered(
-    bookly: BooklyGateway,
+    data: AvailabilityData,
     request: AvailabilityRequest,
     instructors: Sequence[User],
     now: datetime,
@@ -150,12 +170,6 @@ def _offered(
     """Instructor id -> Bookly's own starts (epoch seconds), for those offering the service."""
     window = TimeWindow(request.start, request.end)
     by_staff = {u.bookly_staff_id: u for u in instructors if u.bookly_staff_id is not None}
-    try:
-        data = bookly.availability_data(
-            request.service_id, request.start, request.end, staff_ids=list(by_staff)
-        )
-    except BooklyError as exc:
-        raise AvailabilityUnavailable("Bookly could not be read just now") from exc
     offered = {
         by_staff[staff.staff_id].id: offered_epochs(staff, data.rules, window, now)
         for staff in data.staff
@@ -167,13 +181,13 @@ def _offered(
 
 def _compute(
     cronofy: CronofyClient,
-    bookly: BooklyGateway,
-    rules: SlotRules,
+    data: AvailabilityData,
     request: AvailabilityRequest,
     instructors: Sequence[User],
     now: datetime,
 ) -> tuple[AvailabilityView, bool]:
-    offered = _offered(bookly, request, instructors, now)
+    rules = data.rules
+    offered = _offered(data, request, instructors, now)
     users = [u for u in instructors if u.id in offered]
     schedule_only: list[ScheduleOnly] = []
     members: list[CalendarMember] = []
@@ -217,12 +231,12 @@ def _view(
     schedule_only: Sequence[ScheduleOnly],
 ) -> AvailabilityView:
     who: dict[int, list[int]] = {}
-    for user in users:
-        for start in confirmed.get(user.id, ()):
-            who.setdefault(start, []).append(user.id)
-    duration = rules.duration
+    for user_id in sorted(confirmed):
+        for start in confirmed[user_id]:
+            who.setdefault(start, []).append(user_id)
+    length = int(rules.duration.total_seconds())
     slots = tuple(
-        Slot(instant(start), instant(start) + duration, tuple(sorted(ids)))
+        Slot(instant(start), instant(start + length), tuple(ids))
         for start, ids in sorted(who.items())
     )
     return AvailabilityView(

@@ -24,9 +24,11 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
-from bookly_client import BusyInterval, SlotRules, StaffAvailability, TimeWindow
+from bookly_client import BusyInterval, SlotRules, StaffAvailability, StaffSchedule, TimeWindow
 from bookly_client.schedule import day_segments
+from bookly_client.timezone import LocalZone, local_epochs
 
 DAY = timedelta(days=1)
 Range = tuple[int, int]
@@ -65,18 +67,30 @@ def horizon_instant(rules: SlotRules, now: datetime) -> datetime:
 
 def working_ranges(staff: StaffAvailability, first: date, last: date) -> list[WorkingRange]:
     """Working ranges of the local days ``first`` .. ``last`` (inclusive), in time order."""
-    schedule, zone = staff.schedule, staff.zone
-    found: list[WorkingRange] = []
+    return [
+        WorkingRange(day, instant(start), instant(end))
+        for day, start, end in range_bounds(staff.schedule, staff.zone, first, last)
+    ]
+
+
+@lru_cache(maxsize=256)
+def range_bounds(
+    schedule: StaffSchedule, zone: LocalZone, first: date, last: date
+) -> tuple[tuple[date, int, int], ...]:
+    """``working_ranges`` as (day, start, end) epoch seconds; shared by staff members with the
+    same hours (the cache key ignores nothing that matters: hours, breaks, days off, zone)."""
+    epochs = local_epochs(zone)
+    found: list[tuple[date, int, int]] = []
     day = first
     while day <= last:
         hours = schedule.day(day)
         if hours and hours.start is not None and hours.end and not schedule.is_day_off(day):
             for seg_start, seg_end in day_segments(day, hours.start, hours.end, hours):
-                start, end = zone.to_utc(seg_start), zone.to_utc(seg_end)
+                start, end = epochs(seg_start), epochs(seg_end)
                 if start < end:
-                    found.append(WorkingRange(day, start, end))
+                    found.append((day, start, end))
         day += DAY
-    return found
+    return tuple(found)
 
 
 def blocked_ranges(busy: Iterable[BusyInterval], rules: SlotRules) -> list[Range]:
@@ -88,9 +102,8 @@ def blocked_ranges(busy: Iterable[BusyInterval], rules: SlotRules) -> list[Range
     """
     before = int(rules.padding_before.total_seconds())
     after = int(rules.padding_after.total_seconds())
-    raw = sorted(
-        (int(b.padded.start.timestamp()) - after, epoch(b.padded.end) + before) for b in busy
-    )
+    raw = [(b.start - b.padding_before - after, b.end + b.padding_after + before) for b in busy]
+    raw.sort()  # nearly sorted already (the gateway sorts by start): cheap
     merged: list[Range] = []
     for lo, hi in raw:
         if merged and lo <= merged[-1][1]:
@@ -155,10 +168,14 @@ def offered_epochs(
     blocked = blocked_ranges(staff.busy, rules)
     ends = [hi for _, hi in blocked]
     starts: set[int] = set()
-    for rng in working_ranges(staff, first_day, last_day):
-        bounds = (int(rng.start.timestamp()), int(rng.end.timestamp()))
-        starts.update(_range_starts(bounds, blocked, ends, duration, step, earliest, latest))
+    for _, start, end in range_bounds(_unowned(staff.schedule), staff.zone, first_day, last_day):
+        starts.update(_range_starts((start, end), blocked, ends, duration, step, earliest, latest))
     return sorted(starts)
+
+
+def _unowned(schedule: StaffSchedule) -> StaffSchedule:
+    """The schedule without its staff id, so identical hours share one cache entry."""
+    return StaffSchedule(0, schedule.time_zone, schedule.days, schedule.days_off)
 
 
 def periods(starts: Iterable[datetime], duration: timedelta) -> list[TimeWindow]:

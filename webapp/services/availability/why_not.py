@@ -113,7 +113,7 @@ def _appointment_reasons(
 ) -> list[Reason]:
     slot = TimeWindow(start, start + rules.duration)
     padded = TimeWindow(start - rules.padding_before, slot.end + rules.padding_after)
-    if any(TimeWindow(b.start, b.end).overlaps(slot) for b in staff.busy):
+    if any(b.window.overlaps(slot) for b in staff.busy):
         return [Reason(ReasonCode.BOOKLY_APPOINTMENT, "another Bookly appointment at that time")]
     if any(b.padded.overlaps(padded) for b in staff.busy):
         return [
