@@ -128,16 +128,22 @@ def revoke_key(
     return api_key
 
 
+def key_id_of(presented: str) -> str | None:
+    """The public key id of a well-formed key (whether or not it exists); None otherwise."""
+    match = _KEY_RE.match(presented)
+    return match.group(1) if match else None
+
+
 def authenticate(presented: str, *, now: datetime | None = None) -> ApiKey | None:
     """The live key matching a presented bearer key, its use recorded; None otherwise."""
-    match = _KEY_RE.match(presented)
-    if match is None:
+    key_id = key_id_of(presented)
+    if key_id is None:
         log.info("API request with a malformed key refused")
         return None
-    api_key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_id == match.group(1)))
+    api_key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
     stored = api_key.key_hash if api_key else _DUMMY_DIGEST
     if not digests_match(presented, stored) or api_key is None:
-        log.info("API request with an unknown key refused (key id %s)", match.group(1))
+        log.info("API request with an unknown key refused (key id %s)", key_id)
         return None
     if api_key.revoked_at is not None:
         log.info("API request with revoked key id=%s refused", api_key.id)

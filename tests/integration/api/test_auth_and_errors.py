@@ -152,3 +152,16 @@ def test_services_while_bookly_is_unreachable_are_503(
     client = make_app(BOOKLY_DATABASE_URL="mysql+pymysql://root@127.0.0.1:1/bookly").test_client()
     error = assert_error(api_get(client, "/api/v1/services", key_a), 503, "unavailable")
     assert "try again" in error["message"]
+
+
+def test_each_key_has_its_own_request_budget(
+    make_app: MakeApp, tenants: Tenants, key_a: str, key_b: str
+) -> None:
+    client = make_app(API_REQUESTS_PER_KEY="2 per minute").test_client()
+    for _ in range(2):
+        assert api_get(client, "/api/v1/instructors", key_a).status_code == 200
+    response = api_get(client, "/api/v1/instructors", key_a)
+    error = assert_error(response, 429, "rate_limited")
+    assert "Too many requests with this API key" in error["message"]
+    assert int(response.headers["Retry-After"]) > 0
+    assert api_get(client, "/api/v1/instructors", key_b).status_code == 200

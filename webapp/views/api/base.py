@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
+from flask_limiter.util import get_remote_address
 
+from webapp.extensions import limiter
 from webapp.models import ApiKey
 from webapp.services import api_keys
 from webapp.views.api.errors import ApiError
@@ -21,7 +23,28 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # API requests are small JSON documents; anything bigger is refused before it is read.
 MAX_BODY_BYTES = 16 * 1024
+# Per key (per address without a well-formed key): one client cannot starve the others or
+# push us past Cronofy's rate limits. Config API_REQUESTS_PER_KEY overrides it.
+API_REQUESTS_PER_KEY = "600 per minute"
 _REALM = 'Bearer realm="api"'
+
+
+def _presented_key() -> str:
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    return presented.strip() if scheme.lower() == "bearer" else ""
+
+
+def _rate_limit_key() -> str:
+    key_id = api_keys.key_id_of(_presented_key())
+    return f"api-key:{key_id}" if key_id else f"api-address:{get_remote_address()}"
+
+
+limiter.limit(
+    lambda: str(current_app.config.get("API_REQUESTS_PER_KEY", API_REQUESTS_PER_KEY)),
+    key_func=_rate_limit_key,
+    scope="api",
+    error_message="Too many requests with this API key. Wait a minute and try again.",
+)(bp)
 
 
 @bp.before_request
@@ -37,15 +60,15 @@ def limit_body_size() -> None:
 @bp.before_request
 def authenticate() -> None:
     """Every /api/v1 request carries a live API key, else 401."""
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not presented.strip():
+    presented = _presented_key()
+    if not presented:
         raise ApiError(
             401,
             "Send an API key as 'Authorization: Bearer <key>'. "
             "An admin creates keys on the API keys page.",
             headers={"WWW-Authenticate": _REALM},
         )
-    api_key = api_keys.authenticate(presented.strip())
+    api_key = api_keys.authenticate(presented)
     if api_key is None:
         raise ApiError(
             401,
