@@ -20,8 +20,12 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 
 def is_api_path(path: str) -> bool:
-    """Whether `path` is part of the Cronofy API surface (JSON only, never HTML)."""
-    return path in ("/v1", "/oauth") or path.startswith(("/v1/", "/oauth/token"))
+    """Whether routing errors on `path` answer JSON: all of /v1 and /oauth.
+
+    The consent pages under /oauth/authorize still render their own HTML; only unknown
+    paths, wrong methods and oversized bodies there answer JSON.
+    """
+    return path in ("/v1", "/oauth") or path.startswith(("/v1/", "/oauth/"))
 
 
 def empty(status: int) -> Response:

@@ -234,6 +234,8 @@ def test_read_events_with_from_after_to_is_a_422(sandbox, ada):
         ("PUT", "/v1/events", 405),
         ("GET", "/oauth/token", 405),
         ("DELETE", "/v1/calendars//events", 404),
+        ("PUT", "/oauth/authorize", 405),
+        ("GET", "/oauth/nope", 404),
     ],
 )
 def test_unknown_routes_and_methods_answer_json(sandbox, ada, method, path, status):
