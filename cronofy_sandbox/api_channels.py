@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
@@ -15,21 +14,11 @@ from cronofy_sandbox.delivery import Callback
 from cronofy_sandbox.errors import FieldErrors, empty, forbidden, not_found
 from cronofy_sandbox.gatekeeper import caller
 from cronofy_sandbox.ids import new_id
-from cronofy_sandbox.request_body import json_object
+from cronofy_sandbox.request_body import is_http_url, json_object
 from cronofy_sandbox.state import Sandbox, get_sandbox
 
 bp = Blueprint("api_channels", __name__, url_prefix="/v1")
 MAX_CHANNELS = 128
-
-
-def _url_ok(url: object) -> bool:
-    if not isinstance(url, str):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an unbalanced "[" in the host
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 @bp.post("/channels")
@@ -52,7 +41,7 @@ def create_channel() -> ResponseReturnValue:
         raise forbidden("read_events")
     sandbox = get_sandbox()
     url = body.get("callback_url")
-    if not _url_ok(url):
+    if not is_http_url(url):
         errors.add("callback_url", "invalid", "callback_url must be an HTTP or HTTPS URL")
     elif len(str(url)) > 128:  # limit from an older doc revision and pycronofy's docstring
         errors.add("callback_url", "too_long", "callback_url must be at most 128 characters")
@@ -147,7 +136,7 @@ def _authorization_items(body: dict[str, Any]) -> list[dict[str, Any]]:
         if (
             isinstance(item, dict)
             and item.get("callback_url")
-            and not _url_ok(item["callback_url"])
+            and not is_http_url(item["callback_url"])
         ):
             errors.add("callback_url", "invalid", "callback_url must be an HTTP or HTTPS URL")
     errors.raise_if_any()

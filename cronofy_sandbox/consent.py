@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from cronofy_sandbox import grants, scopes
 from cronofy_sandbox.config import SandboxConfig
 from cronofy_sandbox.ids import new_id
+from cronofy_sandbox.request_body import is_http_url
 from cronofy_sandbox.seed import stable_id
 from cronofy_sandbox.store import Store
 
@@ -66,7 +67,7 @@ def parse(args: dict[str, str], config: SandboxConfig, *, enterprise: bool) -> A
     if args.get("client_id") != config.client_id:
         raise ConsentError("Unknown client_id: this application is not registered.")
     redirect_uri = args.get("redirect_uri", "")
-    if urlsplit(redirect_uri).scheme not in ("http", "https"):
+    if not is_http_url(redirect_uri):
         raise ConsentError("redirect_uri must be an absolute http(s) URL.")
     if args.get("response_type") != "code":
         raise RedirectError("unsupported_response_type", "response_type must be code")

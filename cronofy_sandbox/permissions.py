@@ -16,13 +16,10 @@ from cronofy_sandbox import directory
 from cronofy_sandbox.errors import FieldErrors, invalid
 from cronofy_sandbox.gatekeeper import Caller
 from cronofy_sandbox.ids import random_chars
+from cronofy_sandbox.request_body import is_http_url
 from cronofy_sandbox.store import Store
 
 LEVELS = ("unrestricted", "sandbox")
-
-
-def _url_ok(url: object) -> bool:
-    return isinstance(url, str) and url.startswith(("http://", "https://")) and len(url) > 8
 
 
 def _validated(store: Store, who: Caller, body: dict[str, Any]) -> list[dict[str, str]]:
@@ -37,7 +34,7 @@ def _validated(store: Store, who: Caller, body: dict[str, Any]) -> list[dict[str
             errors.add("permissions", "invalid", "permission_level must be unrestricted or sandbox")
         elif not isinstance(item.get("calendar_id"), str) or item["calendar_id"] not in owned:
             errors.add("permissions", "not_found", "calendar_id must be a calendar of the account")
-    if not who.delegated and not _url_ok(body.get("redirect_uri")):
+    if not who.delegated and not is_http_url(body.get("redirect_uri")):
         errors.add("redirect_uri", "required", "redirect_uri must be an HTTP or HTTPS URL")
     errors.raise_if_any()
     return [{"calendar_id": i["calendar_id"], "level": i["permission_level"]} for i in wanted]

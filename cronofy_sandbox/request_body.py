@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import request
 
@@ -59,6 +60,17 @@ def json_object() -> dict[str, Any]:
         return parse_object(request.get_data(cache=True))
     except BodyError as exc:
         raise invalid("body", "invalid", str(exc)) from exc
+
+
+def is_http_url(value: object) -> bool:
+    """Whether a body value is an absolute HTTP(S) URL (callback and redirect URLs)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def json_or_form() -> dict[str, Any]:

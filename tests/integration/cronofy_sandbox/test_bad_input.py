@@ -296,3 +296,11 @@ def test_cancelling_a_smart_invite_keeps_the_recipients_reply_status(sandbox, ad
 def test_control_api_bad_input_is_a_422(sandbox, path, body, field):
     resp = requests.post(f"{sandbox.base_url}{path}", json=body, timeout=5)
     assert (resp.status_code, _fields(resp)) == (422, {field})
+
+
+@pytest.mark.parametrize("path", ["/oauth/authorize", "/enterprise_connect/oauth/authorize"])
+def test_consent_page_with_an_unparsable_redirect_uri_is_a_400(sandbox, path):
+    query = {"client_id": sandbox.client_id, "redirect_uri": "http://[", "response_type": "code"}
+    resp = requests.get(f"{sandbox.base_url}{path}", params=query, timeout=5)
+    assert resp.status_code == 400
+    assert "redirect_uri must be an absolute http(s) URL" in resp.text

@@ -190,6 +190,14 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "/control/events/<event_uid>": {"start": "2031-03-04T11:00:00Z", "end": "2031-03-04T12:00:00Z"},
     "/control/calendars/<calendar_id>/permission": {"permission_level": "unrestricted"},
 }
+AUTHORIZE_QUERY = {
+    "response_type": "code",
+    "client_id": "sandbox-client",
+    "redirect_uri": CALLBACK,
+    "scope": "read_events",
+    "delegated_scope": "read_events",
+    "state": "s",
+}
 QUERY_NAMES = (
     "tzid",
     "from",
@@ -203,6 +211,14 @@ QUERY_NAMES = (
     "calendar_ids[]",
     "smart_invite_id",
     "recipient_email",
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "delegated_scope",
+    "access_mode",
+    "provider_name",
+    "state",
 )
 TEXT = st.one_of(
     st.text(max_size=30),
@@ -217,6 +233,11 @@ TEXT = st.one_of(
             "Asia/Tokyo",
             "true",
             "",
+            "sandbox-client",
+            "code",
+            "read_events",
+            "http://[",
+            CALLBACK,
         ]
     ),
 )
@@ -317,7 +338,8 @@ def requests_(
         kwargs["content_type"] = "application/json"
     elif body_kind == "form":
         kwargs["data"] = draw(st.dictionaries(st.sampled_from(list(template or {"a": 1})), TEXT))
-    query = {"tzid": "Europe/Paris"} if draw(st.booleans()) else {}
+    base = AUTHORIZE_QUERY if "oauth/authorize" in rule else {"tzid": "Europe/Paris"}
+    query = dict(base) if draw(st.booleans()) else {}
     query.update(draw(st.dictionaries(st.sampled_from(QUERY_NAMES), TEXT, max_size=4)))
     if query:
         path += "?" + urlencode(query)
@@ -375,3 +397,16 @@ def test_the_control_api_never_answers_5xx_or_breaks_later_reads(world: World, d
     resp = world.client.open(**request)
     assert resp.status_code < 500, (request, resp.status_code, resp.data[:300])
     _still_serves_every_account(world)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_consent_pages_and_the_ui_never_answer_5xx(world: World, data: Any) -> None:
+    pages = ("/oauth/authorize", "/enterprise_connect", "/calendars", "/mailbox", "/permissions")
+    request = data.draw(requests_(world, pages))
+    resp = world.client.open(**request)
+    assert resp.status_code < 500, (request, resp.status_code, resp.data[:300])
