@@ -53,6 +53,6 @@ def deliver_bookings() -> int:
 def kick_booking_delivery() -> None:
     """Ask a worker (or, eager, this process) to deliver now; beat sweeps up if this fails."""
     try:
-        deliver_bookings.delay()
+        current_app.extensions["celery"].tasks[BOOKING_SYNC_TASK].delay()
     except Exception:  # the booking is committed; delivery is retried by the next sweep
         log.warning("could not start booking delivery now; the periodic sweep will", exc_info=True)

@@ -27,6 +27,7 @@ from webapp.clients import Clients
 from webapp.extensions import db
 from webapp.mail import CapturingMailer
 from webapp.models import Booking, OutboxJob, User
+from webapp.services import api_keys
 
 PUBLIC_BASE_URL = "http://127.0.0.1:9"
 # A Monday well in the future; Ada works Mon-Fri 08:00-18:00 Europe/Berlin (UTC+1 in winter).
@@ -142,6 +143,15 @@ def school(app: Flask, people: People, bookly_site: BooklyDb) -> School:
         user.bookly_staff_id = staff
         db.session.commit()
     return School(bookly_site, people.instructor_id, staff, lesson, theory)
+
+
+@pytest.fixture
+def key(app: Flask, people: People) -> str:
+    """An API key of the school's organisation."""
+    with app.app_context():
+        admin = db.session.get(User, people.admin_id)
+        assert admin is not None
+        return api_keys.create_key(admin=admin, name="Website").key
 
 
 def connect_instructor(app: Flask, people: People, access_mode: str) -> None:

@@ -39,8 +39,10 @@ class ApiError(Exception):
         code: str | None = None,
         fields: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
+        self.extra = dict(extra or {})
         self.status = status
         self.code = code or STATUS_CODES.get(status, "error")
         self.message = message
@@ -59,11 +61,17 @@ def unknown_instructor(field: str = "instructor") -> ApiError:
 
 
 def error_body(
-    status: int, message: str, *, code: str | None = None, fields: Mapping[str, str] | None = None
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Response:
-    """A JSON error response in the API's shape."""
+    """A JSON error response in the API's shape (``extra``: members an error code adds)."""
     response = jsonify(
         error={
+            **dict(extra or {}),
             "code": code or STATUS_CODES.get(status, "error"),
             "message": message,
             "fields": dict(fields or {}),
@@ -75,6 +83,8 @@ def error_body(
 
 def handle_api_error(exc: ApiError) -> Response:
     """Flask error handler for ApiError."""
-    response = error_body(exc.status, exc.message, code=exc.code, fields=exc.fields)
+    response = error_body(
+        exc.status, exc.message, code=exc.code, fields=exc.fields, extra=exc.extra
+    )
     response.headers.update(exc.headers)
     return response

@@ -10,7 +10,7 @@ schema gets 422 with one message per field, in the API's error shape.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -27,7 +27,7 @@ from webapp.views.api.schemas import ISO_EXAMPLE, ErrorResponse
 log = logging.getLogger(__name__)
 
 # A view returns its response model; once declared, Flask gets the serialised response.
-View = Callable[..., BaseModel]
+View = Callable[..., BaseModel | tuple[BaseModel, int] | tuple[BaseModel, int, dict[str, str]]]
 DeclaredView = Callable[..., FlaskResponse]
 
 BEARER_SCHEME = "bearerAuth"
@@ -122,6 +122,8 @@ def endpoint(
     response: type[BaseModel],
     errors: Iterable[HTTPStatus] = (),
     tags: Iterable[str] = (),
+    status: HTTPStatus = HTTPStatus.OK,
+    error_models: Mapping[HTTPStatus, type[BaseModel]] | None = None,
 ) -> Callable[[View], DeclaredView]:
     """Declare an /api/v1 view: validated input (from its ``query``/``json`` parameter's
     annotation), the response model, the error statuses it documents.
@@ -132,11 +134,15 @@ def endpoint(
         @endpoint(response=AvailabilityResponse, errors=[HTTPStatus.NOT_FOUND])
         def availability(query: AvailabilityQuery) -> AvailabilityResponse: ...
     """
-    documented = {f"HTTP_{int(status)}": ErrorResponse for status in (*COMMON_ERRORS, *errors)}
+    documented: dict[str, type[BaseModel]] = {
+        f"HTTP_{int(code)}": ErrorResponse for code in (*COMMON_ERRORS, *errors)
+    }
+    documented.update({f"HTTP_{int(code)}": m for code, m in (error_models or {}).items()})
+    documented[f"HTTP_{int(status)}"] = response
 
     def decorate(view: View) -> DeclaredView:
         validated: DeclaredView = api_spec.validate(
-            resp=Response(HTTP_200=response, **documented),
+            resp=Response(**documented),
             tags=list(tags),
             operation_id=view.__name__,
         )(view)
