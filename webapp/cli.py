@@ -107,7 +107,7 @@ def create_api_key_command(admin_email: str, name: str) -> None:
 
 @api_keys_cli.command("list")
 def list_api_keys_command() -> None:
-    """List every API key (key id, organisation, name, created, last used, status)."""
+    """List every API key (key id, status, organisation, name, created, last used)."""
     rows = api_keys.list_keys()
     if not rows:
         click.echo("No API keys.")
@@ -117,7 +117,7 @@ def list_api_keys_command() -> None:
         )
         status = "revoked" if api_key.revoked_at else "active"
         click.echo(
-            f"{api_keys.display_id(api_key)}  {status:<7}  {api_key.organisation_id:>4}  "
+            f"{api_keys.display_id(api_key)}  {status:<7}  {api_key.organisation.name}  "
             f"{api_key.name!r}  created {api_key.created_at.isoformat(timespec='minutes')}  "
             f"last used {used}"
         )

@@ -487,6 +487,7 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    organisation: Mapped[Organisation] = relationship()
     created_by: Mapped[User | None] = relationship()
 
 

@@ -56,6 +56,7 @@ def test_list_shows_keys_without_the_secret_and_revoke_stops_a_key(
     listing = runner.invoke(args=["api-keys", "list"]).output
     assert "Nightly sync" in listing
     assert "active" in listing
+    assert "Alpha School" in listing
     assert key not in listing
     public_id = key[:16]
     assert public_id in listing

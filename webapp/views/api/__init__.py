@@ -45,3 +45,7 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(docs_bp)
     app.register_error_handler(ApiError, handle_api_error)
+    with app.app_context():
+        # Built once, now: a schema that cannot be described fails at start-up, and no two
+        # first requests race to build it.
+        openapi_document()

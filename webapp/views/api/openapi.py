@@ -152,6 +152,10 @@ def endpoint(
 
 
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every endpoint (needs an app context)."""
+    """The OpenAPI 3.1 document of every endpoint (needs an app context).
+
+    spectree builds it once per process, from the first app's routes (every app of ours has
+    the same /api/v1 routes); ``register_api`` builds it at start-up.
+    """
     document: dict[str, Any] = api_spec.spec
     return document
