@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from cronofy_sandbox.errors import FieldErrors, not_found, unauthorized
 from cronofy_sandbox.gatekeeper import is_api_key
 from cronofy_sandbox.invites import build_ics
-from cronofy_sandbox.request_body import json_object
+from cronofy_sandbox.request_body import is_http_url, json_object
 from cronofy_sandbox.state import get_sandbox
 from cronofy_sandbox.store import Store
 from cronofy_sandbox.timefmt import (
@@ -127,8 +127,8 @@ def upsert() -> ResponseReturnValue:
         errors.add("method", "invalid", "method must be request or cancel")
     emails = _recipients(body, errors)
     callback_url = body.get("callback_url")
-    if callback_url is not None and not isinstance(callback_url, str):
-        errors.add("callback_url", "invalid", "callback_url must be a URL")
+    if callback_url is not None and not is_http_url(callback_url):
+        errors.add("callback_url", "invalid", "callback_url must be an HTTP or HTTPS URL")
     store = get_sandbox().store
     event: dict[str, Any] = {}
     if method == "request":

@@ -304,3 +304,10 @@ def test_consent_page_with_an_unparsable_redirect_uri_is_a_400(sandbox, path):
     resp = requests.get(f"{sandbox.base_url}{path}", params=query, timeout=5)
     assert resp.status_code == 400
     assert "redirect_uri must be an absolute http(s) URL" in resp.text
+
+
+@pytest.mark.parametrize("callback_url", ["not a url", {"url": "http://x.test"}, "ftp://x.test/cb"])
+def test_smart_invite_with_a_bad_callback_url_is_a_422(sandbox, ada, callback_url):
+    body = {**INVITE, "callback_url": callback_url}
+    resp = _send(sandbox, ada, "POST", "/v1/smart_invites", body, api_key=True)
+    assert (resp.status_code, _fields(resp)) == (422, {"callback_url"})
