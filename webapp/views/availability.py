@@ -52,7 +52,7 @@ def week() -> ResponseReturnValue:
         return render_template("availability/week.html", grid=None, choices=choices)
     clients = get_clients()
     grid = weeks.week_grid(
-        clients.cronofy, clients.bookly, get_availability_cache(),
+        clients.cronofy_in_request, clients.bookly, get_availability_cache(),
         instructor=instructor, service_id=_int_arg("service"), week_of=_date_arg("week"),
     )  # fmt: skip
     return render_template("availability/week.html", grid=grid, choices=choices)
@@ -75,7 +75,7 @@ def why_not() -> ResponseReturnValue:
     clients = get_clients()
     try:
         found = explain(
-            clients.cronofy, clients.bookly,
+            clients.cronofy_in_request, clients.bookly,
             instructor=instructor, service_id=service_id, start=start,
         )  # fmt: skip
     except AvailabilityUnavailable as exc:

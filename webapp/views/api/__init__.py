@@ -25,7 +25,11 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from webapp.extensions import csrf
-from webapp.views.api import bookings, catalogue  # noqa: F401 - their views register on bp
+from webapp.views.api import (  # noqa: F401 - their views register on bp
+    availability,
+    bookings,
+    catalogue,
+)
 from webapp.views.api.base import bp
 from webapp.views.api.errors import ApiError, handle_api_error
 from webapp.views.api.openapi import openapi_document
