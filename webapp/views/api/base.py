@@ -1,4 +1,5 @@
-"""The /api/v1 blueprint: bearer-key authentication and a body size limit for every request.
+"""The /api/v1 blueprint: bearer-key authentication, a body size limit and a request budget
+per key, for every request.
 
 The API authenticates with ``Authorization: Bearer <API key>`` only, never with the session
 cookie, so cross-site request forgery cannot ride on a browser's login: the blueprint is
@@ -23,8 +24,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # API requests are small JSON documents; anything bigger is refused before it is read.
 MAX_BODY_BYTES = 16 * 1024
-# Per key (per address without a well-formed key): one client cannot starve the others or
-# push us past Cronofy's rate limits. Config API_REQUESTS_PER_KEY overrides it.
+# Per key (per address without a well-formed key), so one client cannot starve the others.
+# Config API_REQUESTS_PER_KEY overrides it.
 API_REQUESTS_PER_KEY = "600 per minute"
 _REALM = 'Bearer realm="api"'
 
