@@ -29,6 +29,8 @@ _PATTERNS = (
     re.compile(rf"(?i)\b({_SENSITIVE_HEADERS}):\s*((?:Bearer\s+)?[^\s,;]+)"),
     # Webhook paths carry a per-connection secret token (access logs print the path).
     re.compile(r"(/webhooks/cronofy/(?:enterprise/)?)([A-Za-z0-9_-]{16,})"),
+    # JSON API keys (webapp.services.api_keys): the public key id stays, the secret goes.
+    re.compile(r"\b(bcb_[0-9a-f]{12}_)([A-Za-z0-9_-]{43})"),
 )
 _FERNET_KEY = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}=")
 

@@ -10,6 +10,13 @@ from cryptography.fernet import Fernet
 
 from webapp.logging_config import REDACTED, RedactSecretsFilter, configure_logging, redact
 
+API_SECRET = "OkaXESikT-dgQD-8lCoC-2RjUyeNM3A0jbhfWe5cneQ"  # noqa: S105 - made up
+API_KEY = f"bcb_928f708eb44a_{API_SECRET}"
+
+
+def test_an_api_key_keeps_only_its_public_key_id() -> None:
+    assert redact(f"key {API_KEY} used") == f"key bcb_928f708eb44a_{REDACTED} used"
+
 
 @pytest.mark.parametrize(
     ("line", "secret"),
@@ -29,6 +36,8 @@ from webapp.logging_config import REDACTED, RedactSecretsFilter, configure_loggi
             "Zk3vQ9_secretPathToken-1",
         ),
         ("POST /webhooks/cronofy/enterprise/Ab12Cd34Ef56Gh78_x HTTP/1.1", "Ab12Cd34Ef56Gh78_x"),
+        (f"key was {API_KEY}", API_SECRET),
+        (f"curl -H 'X-Key: {API_KEY}'", API_SECRET),
     ],
 )
 def test_secret_values_are_redacted(line: str, secret: str) -> None:
