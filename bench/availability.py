@@ -13,6 +13,7 @@ Run with ``python -m bench.run availability``; writes bench/results/availability
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 from collections.abc import Sequence
@@ -270,6 +271,7 @@ def main() -> None:
         "# availability benchmarks",
         "",
         machine_line(),
+        f"Load average during the run: {os.getloadavg()[0]:.1f} on 2 cores (shared machine).",
         "",
         "| where | what | median | p95 | outcome |",
         "|---|---|---|---|---|",
@@ -297,7 +299,9 @@ def main() -> None:
         "- Calls: counted in the sandbox's request log. One query per view; the client would",
         "  split a query with more than 50 periods (Cronofy's unverified limit) into several",
         "  requests: Ada's 30 days (Mon-Fri, lunch break: 2 periods a day) stay within it.",
-        "- Loopback, shared 2-core machine: compare within one run.",
+        "- Loopback, shared 2-core machine: under a load average of 8-11 the same view varied",
+        "  several-fold between runs (e.g. one instructor 11-62 ms, any of 20 over 30 days",
+        "  53-224 ms in four runs within half an hour); compare within one run.",
     ]
     path = write_results("availability", lines)
     print(f"wrote {path}")

@@ -26,7 +26,12 @@ from bookly_client import (
 from cronofy_client import CronofyClient, CronofyError
 from webapp.models import CalendarConnection, ConnectionStatus, User
 from webapp.services.availability.cache import AvailabilityCache
-from webapp.services.availability.calendar_query import CalendarMember, build_query, free_starts
+from webapp.services.availability.calendar_query import (
+    MAX_RESULTS,
+    CalendarMember,
+    build_query,
+    free_starts,
+)
 from webapp.services.availability.results import (
     AvailabilityUnavailable,
     AvailabilityView,
@@ -211,6 +216,10 @@ def _compute(
     if members:
         try:
             answer = cronofy.availability(build_query(members, rules))
+            if len(answer) >= MAX_RESULTS:
+                # Cronofy stops at max_results: later starts are left out (never offered
+                # wrongly, but missing). A shorter window avoids it.
+                log.warning("availability answer hit max_results (%d slots)", MAX_RESULTS)
             confirmed.update(free_starts(members, answer, rules.duration))
         except CronofyError as exc:
             log.warning("availability query failed (%s); schedule only", type(exc).__name__)
