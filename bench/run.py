@@ -17,6 +17,7 @@ GROUPS: dict[str, str] = {
     "cronofy_sandbox": "bench.cronofy_sandbox_bench",
     "bookly_client": "bench.bookly_client_bench",
     "availability": "bench.availability",
+    "bookings": "bench.bookings",
 }
 
 

@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         api_keys,
         auth,
         availability,
+        bookings,
         connect,
         dashboard,
         enterprise,
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     # (the sandbox's pages, JSON responses).
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
     app.register_blueprint(availability.bp)
+    app.register_blueprint(bookings.bp)
     register_error_handlers(app)
     register_cli(app)
 

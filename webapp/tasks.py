@@ -30,14 +30,13 @@ def finish_disconnects() -> int:
 
 def delivery_context() -> DeliveryContext:
     """What booking delivery needs, from the current app."""
-    clients, config = get_clients(), current_app.config
-    base = str(config["PUBLIC_BASE_URL"]).rstrip("/")
+    clients, links = get_clients(), ManageLinks.from_config(current_app.config)
     return DeliveryContext(
         cronofy=clients.cronofy,
         bookly=clients.bookly,
         mailer=clients.mailer,
-        links=ManageLinks(base, str(config["SECRET_KEY"])),
-        smart_invite_callback_url=f"{base}/webhooks/cronofy/smart-invites",
+        links=links,
+        smart_invite_callback_url=f"{links.base_url}/webhooks/cronofy/smart-invites",
     )
 
 

@@ -198,3 +198,15 @@ def test_failures_retry_then_show_calendar_not_updated_and_keep_bookly(
         state = db.session.scalars(sa.select(Booking)).one().delivery_state
     assert state is DeliveryState.DELIVERED
     assert len(_ours(sandbox, _calendar(app, people))) == 1
+
+
+def test_a_booking_cancelled_before_its_invite_went_out_sends_nothing(
+    app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
+    context: DeliveryContext, mailer: CapturingMailer,
+) -> None:  # fmt: skip
+    made = book(app, gateway, cronofy, request_for(school, at(9)))
+    with app.app_context():
+        bookings.cancel(gateway, made.booking.public_id)
+        run = sync_jobs.run_due(context)
+    assert (run.done, run.retried) == (2, 0)
+    assert mailer.outbox == []

@@ -16,12 +16,14 @@ from webapp.services.bookings.lifecycle import (
     get_booking,
     reschedule,
     upcoming,
+    visible_booking,
 )
 from webapp.services.bookings.requests import BookingRequest, Customer
-from webapp.services.bookings.suggestions import next_free_slots
+from webapp.services.bookings.suggestions import free_slots_after, next_free_slots
 
 __all__ = [
     "BookResult", "BookingClosed", "BookingError", "BookingNotFound", "BookingRequest",
     "BookingUnavailable", "Customer", "IdempotencyConflict", "InvalidBooking", "SlotTaken",
-    "book", "cancel", "get_booking", "next_free_slots", "reschedule", "upcoming",
+    "book", "cancel", "free_slots_after", "get_booking", "next_free_slots", "reschedule",
+    "upcoming", "visible_booking",
 ]  # fmt: skip

@@ -40,34 +40,52 @@ def usable(connection: CalendarConnection | None) -> bool:
     return connection is not None and connection.status is ConnectionStatus.CONNECTED
 
 
+@dataclass(frozen=True, slots=True)
+class CalendarTarget:
+    """Which calendars to ask, as plain values: no database session is held while asking."""
+
+    connection_id: int
+    calendars: tuple[str, ...]  # empty: every calendar of the account
+
+
+def target_of(connection: CalendarConnection | None) -> CalendarTarget | None:
+    """The calendars to consult, or None when the connection is missing or unusable."""
+    if connection is None or not usable(connection):
+        return None
+    return CalendarTarget(connection.id, tuple(connection.conflict_calendar_ids or ()))
+
+
 def busy_periods(
-    cronofy: CronofyClient, connection: CalendarConnection, first: date, last: date
+    cronofy: CronofyClient, connection: CalendarConnection | CalendarTarget, first: date, last: date
 ) -> list[FreeBusyPeriod]:
     """Busy (or tentative) time of the conflict calendars from ``first`` to ``last`` (UTC
     dates), from one free/busy read: start and end only, never titles."""
-    calendars = list(connection.conflict_calendar_ids or ()) or None
+    if isinstance(connection, CalendarConnection):
+        connection = CalendarTarget(connection.id, tuple(connection.conflict_calendar_ids or ()))
+    calendars = list(connection.calendars) or None
 
     def read(token: str) -> list[FreeBusyPeriod]:
         return list(cronofy.free_busy(token, from_date=first, to_date=last, calendar_ids=calendars))
 
-    periods = tokens.call_with_token(cronofy, connection.id, read)
+    periods = tokens.call_with_token(cronofy, connection.connection_id, read)
     return [p for p in periods if p.status in BUSY_STATUSES]
 
 
 def check_period(
-    cronofy: CronofyClient, connection: CalendarConnection | None, start: datetime, end: datetime
+    cronofy: CronofyClient, target: CalendarTarget | None, start: datetime, end: datetime
 ) -> CalendarVerdict:
-    """Ask the calendar whether ``[start, end)`` is busy; schedule-only without a connection."""
-    if connection is None or not usable(connection):
+    """Ask the calendar whether ``[start, end)`` is busy; schedule-only without a target."""
+    if target is None:
         return SCHEDULE_ONLY
     first, last = (start - timedelta(days=1)).date(), (end + timedelta(days=2)).date()
     try:
-        periods = busy_periods(cronofy, connection, first, last)
+        periods = busy_periods(cronofy, target, first, last)
     except (NotConnected, ReconnectRequired):
-        log.info("connection %s unusable: booking on the schedule alone", connection.id)
+        log.info("connection %s unusable: booking on the schedule alone", target.connection_id)
         return SCHEDULE_ONLY
     except CronofyError as exc:
-        log.warning("calendar re-check failed for connection %s: %s", connection.id, type(exc))
+        log.warning("calendar re-check failed for connection %s: %s", target.connection_id,
+                    type(exc).__name__)  # fmt: skip
         raise BookingUnavailable(
             "The instructor's calendar could not be checked just now; please try again."
         ) from exc

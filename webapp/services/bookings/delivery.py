@@ -151,7 +151,10 @@ def _send_invite(ctx: DeliveryContext, booking: Booking, title: str, instructor:
     invite_id = calendar_id_of(booking)
     try:
         if booking.status is BookingStatus.CANCELLED:
-            invite = ctx.cronofy.cancel_smart_invite(invite_id, booking.customer_email)
+            try:
+                invite = ctx.cronofy.cancel_smart_invite(invite_id, booking.customer_email)
+            except CronofyNotFound:
+                return  # cancelled before any invite went out: nothing to take back
             method, subject = "CANCEL", f"Cancelled: {title}"
         else:
             event = SmartInviteEvent(

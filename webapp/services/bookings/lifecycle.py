@@ -71,16 +71,19 @@ def book(
         return _replay(earlier, fingerprint)
     request = checked(request, now or bookly.now())
     instructor, staff_id = instructor_for_booking(request.instructor_id)
+    instructor_id, delivery = instructor.id, delivery_for(instructor)
+    target = calendar_check.target_of(instructor.connection)
+    db.session.rollback()  # no database connection is held across the network calls below
     service = offered_service(bookly, staff_id, request.service_id)
     end = request.start + service.duration
-    verdict = calendar_check.check_period(cronofy, instructor.connection, request.start, end)
+    verdict = calendar_check.check_period(cronofy, target, request.start, end)
     if verdict.busy:
-        raise SlotTaken(instructor.id, service.id, request.start)
+        raise SlotTaken(instructor_id, service.id, request.start)
     public_id = booking_reference(key)
     written = bookly_writes.create(bookly, request, staff_id=staff_id, reference=public_id)
     booking = Booking(
         public_id=public_id,
-        instructor_id=instructor.id,
+        instructor_id=instructor_id,
         bookly_appointment_id=written.appointment_id,
         bookly_customer_appointment_id=written.customer_appointment_id,
         bookly_service_id=service.id,
@@ -90,7 +93,7 @@ def book(
         customer_email=request.customer.email,
         customer_phone=request.customer.phone,
         customer_time_zone=request.customer.time_zone or "UTC",
-        delivery=delivery_for(instructor),
+        delivery=delivery,
         schedule_only=not verdict.consulted,
         idempotency_key=key,
         request_fingerprint=fingerprint,
@@ -109,8 +112,8 @@ def book(
             return _replay(winner, fingerprint)
         if written.created:  # never undo rows an earlier request with this key wrote
             bookly_writes.undo_create(bookly, public_id)
-        raise SlotTaken(instructor.id, service.id, request.start) from conflict
-    log.info("booking %s made (instructor %s, schedule_only=%s)", booking.id, instructor.id,
+        raise SlotTaken(instructor_id, service.id, request.start) from conflict
+    log.info("booking %s made (instructor %s, schedule_only=%s)", booking.id, instructor_id,
              booking.schedule_only)  # fmt: skip
     _forget_availability(cache, booking.instructor_id)
     return BookResult(booking, created=True)
@@ -160,6 +163,19 @@ def get_booking(public_id: str) -> Booking:
     return booking
 
 
+def visible_booking(viewer: User, public_id: str) -> Booking:
+    """A booking the viewer may manage: their own (instructor) or their organisation's (admin)."""
+    booking = get_booking(public_id)
+    owner = db.session.get(User, booking.instructor_id)
+    if owner is None:
+        raise BookingNotFound()
+    if viewer.is_admin and owner.organisation_id == viewer.organisation_id:
+        return booking
+    if owner.id == viewer.id:
+        return booking
+    raise BookingNotFound()
+
+
 def cancel(
     bookly: BooklyGateway, public_id: str, *, cache: AvailabilityCache | None = None
 ) -> Booking:
@@ -200,9 +216,8 @@ def reschedule(
         raise InvalidBooking({"start": "This start is in the past."})
     new_end = new_start + (booking.ends_at - booking.starts_at)
     instructor = db.session.get(User, booking.instructor_id)
-    verdict = calendar_check.check_period(
-        cronofy, instructor.connection if instructor else None, new_start, new_end
-    )
+    target = calendar_check.target_of(instructor.connection if instructor else None)
+    verdict = calendar_check.check_period(cronofy, target, new_start, new_end)
     if verdict.busy:
         raise SlotTaken(booking.instructor_id, booking.bookly_service_id, new_start)
     old_start = booking.starts_at

@@ -6,8 +6,10 @@ SECRET_KEY (itsdangerous, the same library as Flask's session); it expires after
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -28,6 +30,11 @@ class ManageLinks:
     base_url: str
     secret_key: str
     max_age: timedelta = DEFAULT_MAX_AGE
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ManageLinks:
+        """Links of the app with this config (PUBLIC_BASE_URL, SECRET_KEY)."""
+        return cls(str(config["PUBLIC_BASE_URL"]).rstrip("/"), str(config["SECRET_KEY"]))
 
     def _serializer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.secret_key, salt=SALT)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bookly_client import BooklyGateway
 from cronofy_client import CronofyClient
@@ -29,18 +29,36 @@ def next_free_slots(
     cronofy: CronofyClient, bookly: BooklyGateway, taken: SlotTaken, *, count: int = DEFAULT_COUNT
 ) -> list[Slot]:
     """Up to ``count`` free starts of the same instructor and service after the taken one."""
-    instructor = db.session.get(User, taken.instructor_id)
+    found = free_slots_after(
+        cronofy, bookly, taken.instructor_id, taken.service_id, taken.start, count=count + 1
+    )
+    return [slot for slot in found if slot.start != taken.start][:count]
+
+
+def free_slots_after(
+    cronofy: CronofyClient,
+    bookly: BooklyGateway,
+    instructor_id: int,
+    service_id: int,
+    after: datetime,
+    *,
+    count: int = DEFAULT_COUNT,
+) -> list[Slot]:
+    """Up to ``count`` free starts in the week from ``after`` (live, uncached)."""
+    instructor = db.session.get(User, instructor_id)
     if instructor is None:
         return []
+    if instructor.connection is not None:  # loaded now: the availability query runs detached
+        db.session.expunge(instructor.connection)
+    db.session.expunge(instructor)
+    db.session.rollback()  # no database connection is held across the Cronofy query
+    start = max(after, bookly.now())
     request = AvailabilityRequest(
-        service_id=taken.service_id,
-        instructors=(instructor,),
-        start=taken.start,
-        end=taken.start + LOOK_AHEAD,
+        service_id=service_id, instructors=(instructor,), start=start, end=start + LOOK_AHEAD
     )
     try:
         view = find_availability(cronofy, bookly, _fresh(), request)
     except AvailabilityError as exc:
-        log.info("no next slots to suggest (%s)", type(exc).__name__)
+        log.info("no free slots to offer (%s)", type(exc).__name__)
         return []
-    return [slot for slot in view.slots if slot.start != taken.start][:count]
+    return list(view.slots[:count])
