@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         api_keys,
         auth,
         availability,
+        booking_page,
         bookings,
         connect,
         dashboard,
@@ -119,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
     app.register_blueprint(availability.bp)
     app.register_blueprint(bookings.bp)
+    app.register_blueprint(booking_page.bp)
     register_error_handlers(app)
     register_cli(app)
 

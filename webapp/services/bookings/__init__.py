@@ -14,6 +14,7 @@ from webapp.services.bookings.lifecycle import (
     book,
     cancel,
     get_booking,
+    instructor_for_booking,
     reschedule,
     upcoming,
     visible_booking,
@@ -24,6 +25,7 @@ from webapp.services.bookings.suggestions import free_slots_after, next_free_slo
 __all__ = [
     "BookResult", "BookingClosed", "BookingError", "BookingNotFound", "BookingRequest",
     "BookingUnavailable", "Customer", "IdempotencyConflict", "InvalidBooking", "SlotTaken",
-    "book", "cancel", "free_slots_after", "get_booking", "next_free_slots", "reschedule",
+    "book", "cancel", "free_slots_after", "get_booking", "instructor_for_booking",
+    "next_free_slots", "reschedule",
     "upcoming", "visible_booking",
 ]  # fmt: skip

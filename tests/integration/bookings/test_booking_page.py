@@ -1,0 +1,73 @@
+"""The public booking page: a week of free times in the visitor's zone, the form, the
+confirmation, and the next free times when the chosen one was just taken."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bookly_client import BooklyGateway
+from cronofy_client import CronofyClient
+from tests.webapp_fixtures import csrf_token
+
+from .conftest import School, at, counts
+from .test_service import book, request_for
+
+
+def _form(client: FlaskClient, path: str, start: str, **extra: str) -> dict[str, str]:
+    page = client.get(path).get_data(as_text=True)
+    key = page.split('name="form_key" value="', 1)[1].split('"', 1)[0]
+    return {"csrf_token": csrf_token(client, path), "form_key": key, "start": start,
+            "name": "Kim Doe", "email": "kim@example.com", **extra}  # fmt: skip
+
+
+def test_the_week_is_shown_in_the_visitor_s_time_zone(app: Flask, school: School) -> None:
+    page = app.test_client().get(
+        f"/book/{school.instructor_id}?tz=America/New_York&service={school.lesson}"
+    )
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Mon 07 Jan, 04:00" in text  # 10:00 in Berlin = 09:00 UTC = 04:00 in New York
+    assert at(9).isoformat() in text
+
+
+def test_booking_through_the_page_confirms_in_the_visitor_s_zone(
+    app: Flask, school: School
+) -> None:
+    client = app.test_client()
+    path = f"/book/{school.instructor_id}?tz=America/New_York&service={school.lesson}"
+    done = client.post(path, data=_form(client, path, at(9).isoformat()))
+    assert done.status_code == 303, done.get_data(as_text=True)
+    confirmation = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Monday 07 January 2030, 04:00 (America/New_York)" in confirmation
+    assert counts(app, school.site)["bookings"] == 1
+
+
+def test_a_slot_taken_meanwhile_shows_the_next_free_times_and_writes_nothing(
+    app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
+) -> None:
+    client = app.test_client()
+    path = f"/book/{school.instructor_id}?service={school.lesson}"
+    form = _form(client, path, at(9).isoformat())
+    book(app, gateway, cronofy, request_for(school, at(9)), key="someone-else")
+    before = counts(app, school.site)
+    taken = client.post(path, data=form)
+    assert taken.status_code == 409
+    text = taken.get_data(as_text=True)
+    assert "just taken" in text
+    assert at(10).isoformat() in text
+    assert counts(app, school.site) == before
+
+
+def test_a_malformed_e_mail_is_explained_and_writes_nothing(app: Flask, school: School) -> None:
+    client = app.test_client()
+    path = f"/book/{school.instructor_id}?service={school.lesson}"
+    before = counts(app, school.site)
+    answer = client.post(path, data=_form(client, path, at(9).isoformat(), email="nope"))
+    assert answer.status_code == 422
+    assert "Enter a valid e-mail address." in answer.get_data(as_text=True)
+    assert counts(app, school.site) == before
+
+
+def test_an_unknown_instructor_has_no_page(app: Flask, school: School) -> None:
+    assert app.test_client().get("/book/999").status_code == 404
