@@ -132,13 +132,14 @@ def test_cancelling_removes_the_event_and_sends_the_cancelling_invite(
     assert [m.calendar.method for m in mailer.outbox if m.calendar] == ["REQUEST", "CANCEL"]
 
 
+@pytest.mark.parametrize("status", [503, 429, 500])
 def test_a_calendar_failure_raises_for_a_retry_and_leaves_bookly_alone(
     app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
-    sandbox: RunningSandbox, context: DeliveryContext,
+    sandbox: RunningSandbox, context: DeliveryContext, status: int,
 ) -> None:  # fmt: skip
     connect_instructor(app, people, "read_write")
     made = book(app, gateway, cronofy, request_for(school, at(9)))
-    sandbox.control.fail_next(503, count=5)
+    sandbox.control.fail_next(status, count=5)
     with app.app_context(), pytest.raises(DeliveryFailed):
         sync(context, made.booking.public_id)
     sandbox.control.clear_faults()
