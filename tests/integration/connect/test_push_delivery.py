@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,10 +9,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from tests.integration.connect.conftest import Wiring, connect, the_connection
-from tests.webapp_fixtures import People, free_port
+from tests.webapp_fixtures import People, free_port, serving, wait_for
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, InboundNotification
 
@@ -34,23 +31,8 @@ def app_overrides(port: int) -> dict[str, Any]:
 @pytest.fixture
 def served(app: Flask, port: int) -> Iterator[str]:
     """Our app answering HTTP on `port`."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(5)
-    server.server_close()
-
-
-def _wait_for(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+    with serving(app, port) as url:
+        yield url
 
 
 def _types(app: Flask) -> list[str]:
@@ -72,12 +54,12 @@ def test_profile_disconnected_arrives_signed_from_the_sandbox(
     assert conn is not None
     assert conn.profile_id
     assert wiring.sandbox.control.disconnect_profile(conn.profile_id) >= 1
-    _wait_for(lambda: "profile_disconnected" in _types(app))
+    wait_for(lambda: "profile_disconnected" in _types(app))
     stored = the_connection(app, people.instructor_id)
     assert stored is not None
     assert stored.status is ConnectionStatus.NEEDS_RECONNECT
     # The e-mail is sent just after the status commit the wait above can already see.
-    _wait_for(lambda: wiring.mailer.outbox)
+    wait_for(lambda: wiring.mailer.outbox)
     assert [m.to for m in wiring.mailer.outbox] == [people.instructor_email]
     page = instructor.get("/calendars").get_data(as_text=True)
     assert "Relink your calendar" in page
