@@ -18,7 +18,7 @@ PORT ?= 5000
 # The embedded demo: SQLite in instance/, mounted Cronofy sandbox, demo Bookly, captured mail.
 DEMO_ENV := BRIDGE_ENV=demo
 
-.PHONY: run test lint bench install lock browser clean
+.PHONY: run test lint bench install lock browser axe clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +61,16 @@ browser:
 	      >/dev/null 2>&1 || echo "could not install chromium; browser tests will skip"; \
 	  fi; }
 
-test: install browser
+# axe-core (accessibility rules the browser suite injects), pinned by package-lock.json.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 && npm ci --no-audit --no-fund --loglevel=error \
+	  || echo "npm is missing or failed: the browser suite's accessibility check will skip"
+	@test ! -f $(AXE) || touch $(AXE)
+
+axe: $(AXE)
+
+test: install browser axe
 	$(BIN)/pytest
 
 lint: install
@@ -73,4 +82,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache node_modules

@@ -138,18 +138,31 @@ def refresh(store: Store, config: SandboxConfig, refresh_token: str) -> dict[str
 def revoke_token(store: Store, value: str) -> None:
     """Revoke the whole grant an access or refresh token belongs to (unknown: no-op)."""
     row = store.one(
-        "SELECT grant_id FROM tokens WHERE access_token = ? OR refresh_token = ?", (value, value)
+        "SELECT grant_id, sub FROM tokens WHERE access_token = ? OR refresh_token = ?",
+        (value, value),
     )
     if row is not None:
         store.execute(
             "UPDATE tokens SET access_valid = 0, refresh_valid = 0 WHERE grant_id = ?",
             (row["grant_id"],),
         )
+        _unlink_ungranted_profiles(store, row["sub"])
 
 
 def revoke_sub(store: Store, sub: str) -> None:
     """Revoke every grant of an account (revoke by `sub`)."""
     store.execute("UPDATE tokens SET access_valid = 0, refresh_valid = 0 WHERE sub = ?", (sub,))
+    _unlink_ungranted_profiles(store, sub)
+
+
+def _unlink_ungranted_profiles(store: Store, sub: str) -> None:
+    """A profile no live grant covers is no longer connected to the application (as Cronofy)."""
+    store.execute(
+        "UPDATE profiles SET linked = 0 WHERE sub = ? AND linked = 1 AND profile_id NOT IN"
+        " (SELECT profile_id FROM tokens WHERE sub = ? AND refresh_valid = 1"
+        " AND profile_id IS NOT NULL)",
+        (sub, sub),
+    )
 
 
 def expire_access_tokens(store: Store, sub: str | None = None) -> int:

@@ -83,8 +83,9 @@ def decide() -> ResponseReturnValue:
     )
     if request.form.get("decision") != "allow":
         return redirect(consent.deny_url(req))
-    mode = req.access_mode or request.form.get("access_mode", "read_write")
-    provider = req.provider or request.form.get("provider", "google")
+    # As on Cronofy's own screens, the person may grant another mode or provider than asked.
+    mode = request.form.get("access_mode") or req.access_mode or "read_write"
+    provider = request.form.get("provider") or req.provider or "google"
     if mode not in consent.MODES or provider not in consent.PROVIDERS:
         return render_template("sandbox/consent_error.html", message="Pick a mode."), 400
     try:

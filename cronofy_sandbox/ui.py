@@ -173,3 +173,11 @@ def add_fault() -> ResponseReturnValue:
     )
     flash("Fault armed.")
     return redirect(url_for("ui.faults"))
+
+
+@bp.post("/faults/clear")
+def clear_faults() -> ResponseReturnValue:
+    """Disarm every pending fault."""
+    get_sandbox().store.execute("DELETE FROM faults")
+    flash("All faults cleared.")
+    return redirect(url_for("ui.faults"))

@@ -93,6 +93,7 @@ def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
 def _register_blueprints(app: Flask) -> None:
     from webapp.cli import register_cli
     from webapp.views import (
+        account,
         api_keys,
         auth,
         availability,
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(availability.bp)
     app.register_blueprint(bookings.bp)
     app.register_blueprint(booking_page.bp)
+    app.register_blueprint(account.bp)
     register_error_handlers(app)
     register_cli(app)
 

@@ -279,6 +279,23 @@ class ServiceAccountAuthorization(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class AuthorizationSubmission(Base):
+    """What became of each address of one bulk authorization (kept after the page reloads)."""
+
+    __tablename__ = "authorization_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_accounts.id", ondelete="CASCADE"), index=True
+    )
+    submitted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # [{"email": ..., "outcome": SubmissionOutcome value}], in the order submitted.
+    results: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = _created()
+
+
 class OAuthState(Base):
     """A pending OAuth flow: single use, bound to a user and a data center, short-lived."""
 

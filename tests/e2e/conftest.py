@@ -6,7 +6,10 @@ it the tests skip with a clear reason, except under REQUIRE_SERVICES=1 (CI), whe
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +22,17 @@ from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+# axe-core from npm (package.json / package-lock.json; `make axe` or `npm ci` installs it).
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+_AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")),
+  }));
+}"""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,13 +51,69 @@ class RunningApp:
     app: Flask
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing: install Debian's browser with `apt-get install -y chromium`"
+def _unavailable(reason: str) -> None:
     if os.environ.get("REQUIRE_SERVICES", "") == "1":
         pytest.fail(f"{reason} (REQUIRE_SERVICES=1 is set)")
     pytest.skip(reason)
+
+
+def _install_axe() -> None:
+    """`npm ci` from the lock file when axe-core is not installed yet (a fresh clone)."""
+    npm = shutil.which("npm")
+    if AXE.exists() or npm is None or not (ROOT / "package-lock.json").exists():
+        return
+    subprocess.run(  # noqa: S603 - fixed arguments, our own lock file
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=ROOT,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's browser bundle (installed with `npm ci` when missing)."""
+    _install_axe()
+    if not AXE.exists():
+        _unavailable(f"{AXE} is missing: run `make axe` (npm ci) to install axe-core")
+    return AXE.read_text(encoding="utf-8")
+
+
+def accessibility_violations(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source)  # through DevTools, so the page's CSP does not block it
+    violations: list[dict[str, Any]] = page.evaluate(_AXE_RUN)
+    return [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+
+
+class PageChecker:
+    """Every page the suite looks at: a full-page screenshot and an axe-core check."""
+
+    def __init__(self, axe_source: str) -> None:
+        self.axe_source = axe_source
+        self.checked: list[str] = []
+
+    def __call__(self, page: Any, name: str) -> None:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        problems = accessibility_violations(page, self.axe_source)
+        self.checked.append(name)
+        assert problems == [], f"{name} ({page.url}): " + json.dumps(problems, indent=1)
+
+
+@pytest.fixture
+def check_page(axe_source: str) -> PageChecker:
+    """Screenshot + accessibility check of the page (call after each navigation)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return PageChecker(axe_source)
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    _unavailable(
+        f"{CHROMIUM} is missing: install Debian's browser with `apt-get install -y chromium`"
+    )
 
 
 class _Deferred:

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 
 from cronofy_client import Calendar, CronofyClient, CronofyError, Profile, UserInfo
 from webapp.extensions import db
-from webapp.models import CalendarConnection, ConnectionStatus, User
+from webapp.models import AccessMode, CalendarConnection, ConnectionStatus, User
 from webapp.services import audit
 from webapp.services.availability.cache import AvailabilityCache
 from webapp.services.connection_errors import (
     CalendarUnavailable,
     InvalidChoice,
+    NoConflictCalendars,
     NotConnected,
     ReconnectRequired,
 )
@@ -28,6 +29,7 @@ from webapp.services.tokens import call_with_token
 
 log = logging.getLogger(__name__)
 
+NO_CALENDAR_PROVIDER = "cronofy"
 UNAVAILABLE = (
     "Cronofy could not be reached just now, so your calendars cannot be listed. "
     "Your settings are kept; reload the page in a minute."
@@ -73,6 +75,22 @@ class CalendarsPage:
         return next((p.relink_url for p in self.profiles if not p.connected and p.relink_url), None)
 
 
+def of_connection(
+    calendars: Sequence[Calendar], *, profile_id: str | None, access_mode: AccessMode
+) -> list[Calendar]:
+    """The calendars this connection has: its own profile's (no calendar: the Cronofy one).
+
+    A Cronofy account may hold other profiles (an earlier connection, linked accounts); they
+    are not this connection's and are never listed, written to or checked for conflicts.
+    """
+    live = [c for c in calendars if not c.deleted]
+    if access_mode is AccessMode.NO_CALENDAR:
+        live = [c for c in live if c.provider_name == NO_CALENDAR_PROVIDER]
+    if profile_id:
+        live = [c for c in live if c.profile_id == profile_id]
+    return live
+
+
 def own_connection(user: User) -> CalendarConnection | None:
     """The user's own connection (never anyone else's)."""
     return db.session.scalar(
@@ -97,11 +115,13 @@ def calendars_page(cronofy: CronofyClient, *, user: User) -> CalendarsPage:
             "calendars page: Cronofy %s for connection id=%s", type(exc).__name__, connection.id
         )
         return CalendarsPage(connection=connection, problem=UNAVAILABLE)
-    _note_relinked(connection, info.profiles)
+    wanted = connection.profile_id
+    own = [p for p in info.profiles if not wanted or p.profile_id == wanted]
+    _note_relinked(connection, own)
     return CalendarsPage(
         connection=connection,
         calendars=tuple(_rows(connection, info)),
-        profiles=tuple(_profile_row(p) for p in info.profiles),
+        profiles=tuple(_profile_row(p) for p in own),
     )
 
 
@@ -118,8 +138,9 @@ def _rows(connection: CalendarConnection, info: UserInfo) -> list[CalendarRow]:
             is_write_calendar=c.calendar_id == connection.write_calendar_id,
             counts_for_conflicts=c.calendar_id in conflicts,
         )
-        for c in info.calendars
-        if not c.deleted
+        for c in of_connection(
+            info.calendars, profile_id=connection.profile_id, access_mode=connection.access_mode
+        )
     ]
 
 
@@ -146,11 +167,12 @@ def _note_relinked(connection: CalendarConnection, profiles: Sequence[Profile]) 
 
 def _live_calendars(cronofy: CronofyClient, connection: CalendarConnection) -> list[Calendar]:
     try:
-        return [
-            c for c in call_with_token(cronofy, connection.id, cronofy.calendars) if not c.deleted
-        ]
+        calendars = call_with_token(cronofy, connection.id, cronofy.calendars)
     except CronofyError:
         raise CalendarUnavailable(UNAVAILABLE) from None
+    return of_connection(
+        calendars, profile_id=connection.profile_id, access_mode=connection.access_mode
+    )
 
 
 def _require_connection(user: User) -> CalendarConnection:
@@ -163,6 +185,11 @@ def _require_connection(user: User) -> CalendarConnection:
 def choose_write_calendar(cronofy: CronofyClient, *, user: User, calendar_id: str) -> str:
     """Make one of the user's writable calendars the one bookings go to; return its name."""
     connection = _require_connection(user)
+    if connection.access_mode is not AccessMode.READ_WRITE:
+        raise InvalidChoice(
+            "Bookings reach you as e-mailed invitations with this access, so there is no "
+            "calendar to choose. Connect with read-write access to have them written directly."
+        )
     calendar = next(
         (c for c in _live_calendars(cronofy, connection) if c.calendar_id == calendar_id), None
     )
@@ -181,17 +208,26 @@ def set_conflict_calendars(
     *,
     user: User,
     calendar_ids: Sequence[str],
+    confirm_none: bool = False,
     availability_cache: AvailabilityCache | None = None,
 ) -> int:
     """Set which of the user's calendars count for conflicts; return how many.
 
+    Choosing none makes double bookings possible: NoConflictCalendars unless confirmed.
     The user's cached availability is dropped: it was computed with the old calendars.
     """
     connection = _require_connection(user)
+    if connection.access_mode is AccessMode.NO_CALENDAR:
+        raise InvalidChoice("With no calendar access your own calendar is never checked.")
     known = {c.calendar_id for c in _live_calendars(cronofy, connection)}
     chosen = sorted(set(calendar_ids))
     if any(cid not in known for cid in chosen):
         raise InvalidChoice("One of the chosen calendars is not one of your connected calendars.")
+    if not chosen and not confirm_none:
+        raise NoConflictCalendars(
+            "With no calendar checked, customers can book times you are busy in your calendar: "
+            "double bookings become possible."
+        )
     connection.conflict_calendar_ids = chosen
     audit.record(
         "connection.conflict_calendars",

@@ -4,6 +4,7 @@ CalendarConnectionError
  ├── InvalidState          missing, unknown, expired, reused or foreign OAuth state
  ├── DataCenterMismatch    the flow was started against another data center (mix-up)
  ├── InvalidChoice         a form value outside the allowed set (mode, provider, calendar)
+ │    └── NoConflictCalendars  no conflict calendar chosen and not confirmed (double bookings)
  ├── AccountAlreadyLinked  the Cronofy account belongs to another user
  ├── ConnectFailed         Cronofy refused or could not finish the connection
  ├── NotConnected          the user has no calendar connection
@@ -64,3 +65,7 @@ class CalendarUnavailable(CalendarConnectionError):
 
 class ReconnectRequired(CalendarConnectionError):
     """The connection's grant no longer works; the person must connect again."""
+
+
+class NoConflictCalendars(InvalidChoice):
+    """No calendar would count for conflicts: the person must confirm (double bookings)."""

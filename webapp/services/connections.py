@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -32,8 +32,9 @@ from webapp.models import (
     OAuthPurpose,
     User,
 )
-from webapp.security import new_state_token, token_digest
+from webapp.security import TokenDecryptError, new_state_token, token_digest
 from webapp.services import audit
+from webapp.services.calendar_settings import of_connection
 from webapp.services.connection_errors import (
     AccountAlreadyLinked,
     CalendarConnectionError,
@@ -42,10 +43,16 @@ from webapp.services.connection_errors import (
     DataCenterMismatch,
     InvalidChoice,
     InvalidState,
+    NoConflictCalendars,
     NotConnected,
     ReconnectRequired,
 )
-from webapp.services.disconnection import DisconnectResult, disconnect, disconnect_user
+from webapp.services.disconnection import (
+    DisconnectResult,
+    disconnect,
+    disconnect_user,
+    schedule_cleanup,
+)
 from webapp.services.oauth_states import consume_state, create_state
 from webapp.services.revocation import queue_revocation
 from webapp.services.tokens import access_token, call_with_token, token_cipher
@@ -66,6 +73,7 @@ __all__ = [
     "DisconnectResult",
     "InvalidChoice",
     "InvalidState",
+    "NoConflictCalendars",
     "NotConnected",
     "ReconnectRequired",
     "access_token",
@@ -190,11 +198,13 @@ def store_grant(
     _refuse_foreign_account(user, sub)
     info = _userinfo(cronofy, grant)
     mode = _granted_mode(grant, info)
-    calendars = [c for c in info.calendars if not c.deleted]
     channel_token = new_state_token()
     channel_id = _create_channel(cronofy, grant, f"{webhook_base_url}{WEBHOOK_PATH}{channel_token}")
-    connection = _upsert(cronofy, user, sub, grant)
+    connection, revoking = _upsert(cronofy, user, sub, grant)
     _apply_grant(connection, grant, info, mode, method, data_center)
+    calendars = of_connection(
+        info.calendars, profile_id=connection.profile_id, access_mode=connection.access_mode
+    )
     connection.write_calendar_id = _default_write_calendar(calendars, connection.profile_id)
     connection.conflict_calendar_ids = [c.calendar_id for c in calendars]
     connection.channel_id = channel_id
@@ -212,6 +222,8 @@ def store_grant(
         raise AccountAlreadyLinked(
             "This calendar account is already connected to another person."
         ) from None
+    if revoking:
+        schedule_cleanup(timedelta(0))  # the replaced grant is revoked now, not at the next beat
     log.info("user id=%s connected (%s, %s)", user.id, method.value, mode.value)
     return connection
 
@@ -257,23 +269,52 @@ def _create_channel(cronofy: CronofyClient, grant: TokenGrant, callback_url: str
         return None
 
 
-def _upsert(cronofy: CronofyClient, user: User, sub: str, grant: TokenGrant) -> CalendarConnection:
-    """The user's connection row; an older grant for another account is revoked later."""
+def _upsert(
+    cronofy: CronofyClient, user: User, sub: str, grant: TokenGrant
+) -> tuple[CalendarConnection, bool]:
+    """The user's connection row, and whether an older grant was queued for revocation."""
     existing = db.session.scalar(
         sa.select(CalendarConnection).where(CalendarConnection.user_id == user.id)
     )
     if existing is None:
         connection = CalendarConnection(user_id=user.id, cronofy_sub=sub)
         db.session.add(connection)
-        return connection
+        return connection, False
+    revoking = False
     if existing.cronofy_sub != sub and existing.refresh_token_encrypted:
+        revoking = True
         queue_revocation(
-            refresh_token_encrypted=existing.refresh_token_encrypted, sub=existing.cronofy_sub
+            refresh_token_encrypted=existing.refresh_token_encrypted,
+            sub=existing.cronofy_sub,
+            first_try_now=True,
         )
-    elif existing.channel_id:
-        _close_old_channel(cronofy, grant, existing.channel_id)
+    else:
+        if existing.channel_id:
+            _close_old_channel(cronofy, grant, existing.channel_id)
+        if _old_grant_for_another_profile(existing, grant):
+            # Same account, another profile: the old grant must not keep that profile
+            # connected. By token only: revoking by sub would end the new grant too.
+            queue_revocation(
+                refresh_token_encrypted=existing.refresh_token_encrypted,
+                sub=None,
+                first_try_now=True,
+            )
+            revoking = True
     existing.cronofy_sub = sub
-    return existing
+    return existing, revoking
+
+
+def _old_grant_for_another_profile(existing: CalendarConnection, grant: TokenGrant) -> bool:
+    new_profile = grant.linking_profile.profile_id if grant.linking_profile else None
+    if not existing.refresh_token_encrypted or not existing.profile_id or not new_profile:
+        return False
+    if existing.profile_id == new_profile:
+        return False
+    try:
+        old_token = token_cipher().decrypt(existing.refresh_token_encrypted)
+    except TokenDecryptError:
+        return False
+    return old_token != grant.refresh_token  # one shared token would be revoked for both
 
 
 def _close_old_channel(cronofy: CronofyClient, grant: TokenGrant, channel_id: str) -> None:

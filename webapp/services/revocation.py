@@ -49,10 +49,18 @@ def backoff(attempts: int) -> timedelta:
     return outbox.backoff(attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP)
 
 
-def queue_revocation(*, refresh_token_encrypted: str | None, sub: str | None) -> OutboxJob:
-    """Add a revoke job (ciphertext or sub only) to the session; the caller commits."""
+def queue_revocation(
+    *, refresh_token_encrypted: str | None, sub: str | None, first_try_now: bool = False
+) -> OutboxJob:
+    """Add a revoke job (ciphertext or sub only) to the session; the caller commits.
+
+    ``first_try_now``: nothing was tried yet, so the job is due at once (not after a backoff).
+    """
     payload: dict[str, Any] = {"refresh_token_encrypted": refresh_token_encrypted, "sub": sub}
-    return _queue(REVOKE_JOB, payload)
+    job = _queue(REVOKE_JOB, payload)
+    if first_try_now:
+        job.next_attempt_at = utcnow()
+    return job
 
 
 def queue_block_deletion(appointment_ids: list[int]) -> OutboxJob:

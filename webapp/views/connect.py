@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
     Blueprint,
@@ -69,10 +70,23 @@ def provider_label_filter(value: str | None) -> str:
     return provider_label(value)
 
 
+def _viewer_zone() -> ZoneInfo:
+    """The signed-in person's own time zone (UTC when unknown or not signed in)."""
+    user = current_user._get_current_object() if current_user else None
+    name = getattr(user, "time_zone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 @bp.app_template_filter("when")
 def when_filter(value: datetime | None) -> str:
-    """A UTC time for the page, or "not yet"."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "not yet"
+    """A time in the viewer's own zone with its abbreviation (e.g. CET), or "not yet"."""
+    if value is None:
+        return "not yet"
+    local = value.astimezone(_viewer_zone())
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 @bp.app_context_processor
@@ -138,8 +152,10 @@ def callback() -> ResponseReturnValue:
 def _finish_connect() -> BaseResponse:
     args = request.args
     if error := args.get("error"):
-        template = "connect/cancelled.html"
-        return make_response(render_template(template, error=error[:100]), 400)
+        # An existing connection is untouched by a refused or failed new attempt: say so.
+        existing = calendar_settings.own_connection(current_account())
+        html = render_template("connect/cancelled.html", error=error[:100], connection=existing)
+        return make_response(html, 400)
     if not args.get("state"):
         return _problem("Connection not finished", "The answer from Cronofy had no state.")
     if not args.get("code"):
@@ -188,17 +204,31 @@ def choose_write_calendar() -> ResponseReturnValue:
 @bp.post("/calendars/conflict-calendars")
 @instructor_required
 def set_conflict_calendars() -> ResponseReturnValue:
-    """Change which calendars count when looking for conflicts."""
+    """Change which calendars count when looking for conflicts (none only when confirmed)."""
     try:
         count = calendar_settings.set_conflict_calendars(
             get_clients().cronofy_in_request,
             user=current_account(),
             calendar_ids=request.form.getlist("calendar_ids"),
+            confirm_none=request.form.get("confirm_none") == "yes",
             availability_cache=get_availability_cache(),
         )
+    except connections.NoConflictCalendars as exc:
+        return make_response(render_template("connect/confirm_no_conflicts.html", warning=exc), 409)
     except connections.CalendarConnectionError as exc:
         return _settings_problem("Calendars not changed", exc)
-    flash(f"{count} calendar(s) now count for conflicts.", "success")
+    if count == 0:
+        flash(
+            "No calendar is checked for conflicts now: customers can book times you are busy, "
+            "so double bookings are possible.",
+            "warning",
+        )
+    else:
+        verb = "counts" if count == 1 else "count"
+        flash(
+            f"{count} {'calendar' if count == 1 else 'calendars'} now {verb} for conflicts.",
+            "success",
+        )
     return redirect(url_for("connect.calendars"), 303)
 
 

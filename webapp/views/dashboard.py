@@ -8,8 +8,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import selectinload
 
 from webapp.access import current_account, login_required
+from webapp.clients import get_clients
 from webapp.extensions import db
 from webapp.models import Role, User
+from webapp.services import profiles
 
 bp = Blueprint("dashboard", __name__)
 
@@ -29,10 +31,15 @@ def index() -> ResponseReturnValue:
             .options(selectinload(User.connection))
             .order_by(User.email)
         ).all()
-        return render_template("dashboard/admin.html", user=user, instructors=instructors)
+        names = profiles.staff_names(get_clients().bookly, [i.bookly_staff_id for i in instructors])
+        return render_template(
+            "dashboard/admin.html", user=user, instructors=instructors, staff_names=names
+        )
+    names = profiles.staff_names(get_clients().bookly, [user.bookly_staff_id])
     return render_template(
         "dashboard/instructor.html",
         user=user,
         connection=user.connection,
         connect_path=CONNECT_PATH,
+        staff_name=names.get(user.bookly_staff_id) if user.bookly_staff_id else None,
     )

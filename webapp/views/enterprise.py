@@ -36,6 +36,26 @@ bp = Blueprint("enterprise", __name__)
 MODE_LABELS = {mode: connections.mode_label(mode) for mode in AccessMode}
 
 
+# What Cronofy's delegated scopes let us do, in words an admin can check (DESIGN §5).
+SCOPE_MEANINGS = {
+    "free_busy_write": "see when they are busy and create, change and delete the events we make",
+    "read_free_busy": "see when they are busy",
+    "read_account": "read their account details",
+    "list_calendars": "list their calendars",
+    "read_events": "read their events",
+    "create_event": "create events",
+    "delete_event": "delete the events we made",
+    "change_participation_status": "accept or decline invitations",
+}
+
+
+@bp.app_template_filter("scope_meaning")
+def scope_meaning_filter(scope: str | None) -> str:
+    """A Cronofy scope string as a sentence ("see when they are busy and ...")."""
+    parts = [SCOPE_MEANINGS.get(token, token) for token in (scope or "").split()]
+    return "; ".join(parts) if parts else "nothing yet"
+
+
 def _cipher() -> TokenCipher:
     cipher: TokenCipher = current_app.extensions["token_cipher"]
     return cipher
@@ -139,25 +159,14 @@ def authorize() -> ResponseReturnValue:
 
 
 def _flash_report(report: enterprise.AuthorizationReport) -> None:
-    if report.requested:
-        flash(f"Sent to Cronofy: {', '.join(report.requested)}.", "success")
-    if report.connected_individually:
-        flash(
-            "Connected individually (not sent; their own connection is kept, see "
-            f"“Instructors who connected their own calendar”): "
-            f"{', '.join(report.connected_individually)}.",
-            "info",
-        )
-    problems = (
-        ("Not valid e-mail addresses", report.invalid),
-        ("Listed more than once (sent once)", report.duplicates),
-        ("Not instructors of this organisation (not sent)", report.unknown),
-        ("Already connected (not sent again)", report.already_connected),
-        ("Could not be sent (see the table; retry later)", report.not_sent),
-    )
-    for title, emails in problems:
-        if emails:
-            flash(f"{title}: {', '.join(emails)}.", "error")
+    """One short summary; what became of each address stays listed on the page."""
+    sent = len(report.requested)
+    to_check = len(report.invalid) + len(report.unknown) + len(report.not_sent)
+    message = f"{sent} sent to Cronofy."
+    if to_check:
+        verb = "needs" if to_check == 1 else "need"
+        message += f" {to_check} {verb} your attention: see “Results of your last submission”."
+    flash(message, "warning" if to_check else "success")
 
 
 @bp.post("/enterprise/authorizations/<int:authorization_id>/retry")

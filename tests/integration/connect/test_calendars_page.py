@@ -33,26 +33,6 @@ def test_page_shows_status_mode_provider_and_calendars(
     assert f'name="calendar_ids" value="{_cal(wiring, primary=False)}"' in page
 
 
-def test_write_calendar_can_be_changed_to_another_writable_calendar(
-    app: Flask, connected: FlaskClient, people: People, wiring: Wiring
-) -> None:
-    # Linking Ada's Microsoft profile too gives the account a second writable calendar.
-    assert connect(connected, "read_write", "ms_graph").status_code == 302
-    conn = the_connection(app, people.instructor_id)
-    assert conn is not None
-    assert conn.write_calendar_id == _cal(wiring, "ms_graph")
-    token = csrf_token(connected, "/calendars")
-    response = connected.post(
-        "/calendars/write-calendar", data={"calendar_id": _cal(wiring), "csrf_token": token}
-    )
-    assert response.status_code == 303
-    conn = the_connection(app, people.instructor_id)
-    assert conn is not None
-    assert conn.write_calendar_id == _cal(wiring)
-    page = connected.get("/calendars").get_data(as_text=True)
-    assert f'<option value="{_cal(wiring)}" selected>' in page
-
-
 @pytest.mark.parametrize("which", ["read_only", "foreign", "empty"])
 def test_write_calendar_must_be_ours_and_writable(
     app: Flask, connected: FlaskClient, people: People, wiring: Wiring, which: str

@@ -299,3 +299,74 @@ def test_request_log_never_holds_tokens(sandbox, connect):
         ("/v1/userinfo", "account_token"),
     ]
     assert grant["access_token"] not in str(log)
+
+
+def test_the_person_may_grant_another_mode_than_requested(sandbox):
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": sandbox.client_id,
+            "state": "s",
+            "redirect_uri": REDIRECT_URI,
+            "scope": "free_busy_write",
+            "access_mode": "free_busy",
+            "provider_name": "google",
+        }
+    )
+    url = f"{sandbox.base_url}/oauth/authorize?{query}"
+    with requests.Session() as session:
+        page = session.get(url, timeout=5).text
+        assert 'value="free_busy" checked' in page
+        assert 'value="read_write">' in page  # offered, not just named
+        location = click_through_consent(
+            session, url, person="alan@demo.test", access_mode="read_write", provider="ms_graph"
+        )
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    grant = requests.post(
+        f"{sandbox.base_url}/oauth/token",
+        json={
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+        },
+        timeout=5,
+    ).json()
+    assert grant["linking_profile"]["provider_name"] == "ms_graph"
+
+
+@pytest.mark.parametrize("revoke_by", ["refresh_token", "sub"])
+def test_a_revoked_grant_no_longer_connects_its_profile(sandbox, connect, revoke_by):
+    grant = connect("ada@demo.test", access_mode="read_write", provider_name="google")
+    profile_id = grant["linking_profile"]["profile_id"]
+    body = (
+        {"token": grant["refresh_token"]} if revoke_by == "refresh_token" else {"sub": grant["sub"]}
+    )
+    requests.post(
+        f"{sandbox.base_url}/oauth/token/revoke",
+        json={"client_id": sandbox.client_id, "client_secret": sandbox.client_secret, **body},
+        timeout=5,
+    ).raise_for_status()
+    person = sandbox.control.person("ada@demo.test")
+    linked = {p["profile_id"]: p["linked"] for p in person["profiles"]}
+    assert linked[profile_id] is False
+    home = requests.get(f"{sandbox.base_url}/", timeout=5).text
+    assert "connected as" not in home
+
+
+def test_a_profile_another_live_grant_covers_stays_connected(sandbox, connect):
+    first = connect("ada@demo.test", access_mode="read_write", provider_name="google")
+    second = connect("ada@demo.test", access_mode="read_write", provider_name="google")
+    requests.post(
+        f"{sandbox.base_url}/oauth/token/revoke",
+        json={
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "token": first["refresh_token"],
+        },
+        timeout=5,
+    ).raise_for_status()
+    person = sandbox.control.person("ada@demo.test")
+    profile_id = second["linking_profile"]["profile_id"]
+    assert {p["profile_id"]: p["linked"] for p in person["profiles"]}[profile_id] is True

@@ -87,6 +87,19 @@ def test_mailbox_and_faults_pages(mounted):
     assert client.get(f"{PREFIX}/v1/userinfo").status_code == 503
 
 
+def test_an_armed_fault_can_be_cleared_from_the_ui(mounted):
+    client, _ = mounted
+    token = csrf(client.get(f"{PREFIX}/faults").get_data(as_text=True))
+    client.post(f"{PREFIX}/faults", data={"csrf": token, "status": "503", "count": "5"})
+    assert client.get(f"{PREFIX}/v1/userinfo").status_code == 503
+    cleared = client.post(
+        f"{PREFIX}/faults/clear", data={"csrf": token}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "All faults cleared." in cleared
+    assert "503 ×" not in cleared
+    assert client.get(f"{PREFIX}/v1/userinfo").status_code == 401  # no token, but no fault
+
+
 def test_session_cookie_does_not_clash_with_the_host(mounted):
     client, _ = mounted
     client.get(f"{PREFIX}/")

@@ -238,3 +238,14 @@ def test_code_rejected_by_cronofy_shows_a_page(
     forged = local_path(callback).replace("code=", "code=x")
     assert "did not accept" in _callback_error(admin_client, forged)
     assert _accounts(app) == []
+
+
+def test_the_page_says_what_the_granted_scope_means_not_its_name(
+    app: Flask, admin_client: FlaskClient, sandbox: RunningSandbox, served: str
+) -> None:
+    connect_organisation(admin_client)
+    page = admin_client.get("/enterprise").get_data(as_text=True)
+    meaning = page.split('<dd id="org-scope">', 1)[1].split("</dd>", 1)[0]
+    assert "see when they are busy" in meaning
+    assert "free_busy_write" not in page
+    assert "service_account/accounts/manage" not in page

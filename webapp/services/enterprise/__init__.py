@@ -57,6 +57,11 @@ from webapp.services.enterprise.status import (
     ServiceAccountSummary,
     organisation_status,
 )
+from webapp.services.enterprise.submissions import (
+    Severity,
+    SubmissionOutcome,
+    SubmissionSummary,
+)
 
 __all__ = [
     "BATCH_SIZE",
@@ -85,6 +90,9 @@ __all__ = [
     "Recipients",
     "ServiceAccountReconnectRequired",
     "ServiceAccountSummary",
+    "Severity",
+    "SubmissionOutcome",
+    "SubmissionSummary",
     "authorize_instructors",
     "call_with_service_token",
     "callback_url",

@@ -33,6 +33,7 @@ from webapp.services.enterprise.errors import (
 )
 from webapp.services.enterprise.recipients import Recipients
 from webapp.services.enterprise.service_tokens import call_with_service_token
+from webapp.services.enterprise.submissions import SubmissionOutcome, record_submission
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,10 @@ def authorize_instructors(
             row = existing.get(email) or _new_row(account, instructors[email])
             to_send.append(row)
     not_sent = _send(cronofy, cipher, account, to_send, callback_base_url, replace=False)
+    sent = [r.email for r in to_send if r.email not in not_sent]
+    record_submission(
+        account.id, admin, _results(recipients, sent, not_sent, unknown, connected, individual)
+    )
     audit.record(
         "enterprise.authorizations_requested",
         actor=admin,
@@ -115,7 +120,7 @@ def authorize_instructors(
     )
     db.session.commit()
     return AuthorizationReport(
-        requested=tuple(r.email for r in to_send if r.email not in not_sent),
+        requested=tuple(sent),
         invalid=recipients.invalid,
         duplicates=recipients.duplicates,
         unknown=tuple(unknown),
@@ -123,6 +128,26 @@ def authorize_instructors(
         connected_individually=tuple(individual),
         not_sent=tuple(not_sent),
     )
+
+
+def _results(
+    recipients: Recipients,
+    sent: list[str],
+    not_sent: list[str],
+    unknown: list[str],
+    connected: list[str],
+    individual: list[str],
+) -> list[tuple[str, SubmissionOutcome]]:
+    groups = (
+        (SubmissionOutcome.SENT, sent),
+        (SubmissionOutcome.NOT_SENT, not_sent),
+        (SubmissionOutcome.INVALID, recipients.invalid),
+        (SubmissionOutcome.UNKNOWN, unknown),
+        (SubmissionOutcome.CONNECTED_INDIVIDUALLY, individual),
+        (SubmissionOutcome.ALREADY_CONNECTED, connected),
+        (SubmissionOutcome.DUPLICATE, recipients.duplicates),
+    )
+    return [(email, outcome) for outcome, emails in groups for email in emails]
 
 
 def retry_authorization(

@@ -18,6 +18,7 @@ from webapp.models import (
     ServiceAccountAuthorization,
     User,
 )
+from webapp.services.enterprise.submissions import SubmissionSummary, last_submission
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class EnterpriseStatus:
     account: ServiceAccountSummary | None
     authorizations: tuple[AuthorizationRow, ...]
     individual: tuple[IndividualConnection, ...] = ()
+    last_submission: SubmissionSummary | None = None
 
     @property
     def pending(self) -> int:
@@ -143,7 +145,12 @@ def organisation_status(organisation_id: int) -> EnterpriseStatus:
         )
         for auth, user, connection in db.session.execute(query).all()
     )
-    return EnterpriseStatus(account=summary, authorizations=rows, individual=individual)
+    return EnterpriseStatus(
+        account=summary,
+        authorizations=rows,
+        individual=individual,
+        last_submission=last_submission(account.id),
+    )
 
 
 def _calendar(connection: CalendarConnection) -> InstructorCalendar:
