@@ -180,6 +180,7 @@ def test_our_table_refuses_what_bookly_no_longer_shows_and_bookly_is_put_back(
         ({"instructor_id": 999}, "instructor"),
         ({"start": at(3)}, "start"),  # 04:00 in Berlin: outside working hours
         ({"start": at(9, 10)}, "start"),  # off Bookly's 15-minute grid
+        ({"start": NOW + timedelta(days=400)}, "start"),  # beyond Bookly's 365-day horizon
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(
@@ -247,3 +248,17 @@ def test_a_booking_drops_the_instructor_s_cached_availability(
                       now=NOW, cache=cache)  # fmt: skip
         after = find_availability(cronofy, gateway, cache, view)
     assert at(9) not in [s.start for s in after.slots]
+
+
+def test_a_start_within_bookly_s_minimum_notice_is_refused(
+    app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
+) -> None:
+    soon = NOW + timedelta(hours=1)  # Tuesday 14:00 in Berlin, on the grid
+    school.site.set_option("bookly_gen_min_time_prior_booking", "24")
+    fresh = school.site.gateway(clock=lambda: NOW)  # re-reads the site options
+    with pytest.raises(bookings.InvalidBooking) as caught:
+        book(app, fresh, cronofy, request_for(school, soon))
+    assert "Too soon" in caught.value.fields["start"]
+    school.site.set_option("bookly_gen_min_time_prior_booking", "0")
+    assert book(app, school.site.gateway(clock=lambda: NOW), cronofy,
+                request_for(school, soon)).created  # fmt: skip

@@ -34,6 +34,7 @@ from bookly_client import (
     ValidationError,
 )
 from webapp.models import Booking
+from webapp.services.availability.slots import horizon_instant
 from webapp.services.bookings.errors import (
     BookingUnavailable,
     IdempotencyConflict,
@@ -69,6 +70,20 @@ def services_of(bookly: BooklyGateway, staff_id: int) -> list[Service]:
         return _retrying(lambda: bookly.list_services(staff_id=staff_id))
     except BooklyError as exc:
         raise BookingUnavailable(UNAVAILABLE) from exc
+
+
+def check_bookable_window(
+    bookly: BooklyGateway, service_id: int, start: datetime, now: datetime
+) -> None:
+    """Bookly's form offers nothing within the minimum notice or beyond the horizon."""
+    try:
+        rules = _retrying(lambda: bookly.slot_rules(service_id))
+    except BooklyError as exc:
+        raise BookingUnavailable(UNAVAILABLE) from exc
+    if start < now + rules.min_notice:
+        raise InvalidBooking({"start": "Too soon: this service is booked further ahead."})
+    if start >= horizon_instant(rules, now):
+        raise InvalidBooking({"start": f"Bookings open at most {rules.max_days} days ahead."})
 
 
 def create(

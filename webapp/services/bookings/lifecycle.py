@@ -75,6 +75,7 @@ def book(
     target = calendar_check.target_of(instructor.connection)
     db.session.rollback()  # no database connection is held across the network calls below
     service = offered_service(bookly, staff_id, request.service_id)
+    bookly_writes.check_bookable_window(bookly, service.id, request.start, now or bookly.now())
     end = request.start + service.duration
     verdict = calendar_check.check_period(cronofy, target, request.start, end)
     if verdict.busy:
