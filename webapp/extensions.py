@@ -38,6 +38,10 @@ def login_account_key() -> str:
 CLEANUP_TASK = "webapp.tasks.finish_disconnects"
 BOOKING_SYNC_TASK = "webapp.tasks.deliver_bookings"
 BOOKING_SYNC_INTERVAL = timedelta(seconds=30)
+CALENDAR_SYNC_TASK = "webapp.tasks.sync_calendar"
+CALENDAR_SWEEP_TASK = "webapp.tasks.sweep_calendar_syncs"
+# The sweep runs whatever a lost or failed kick left pending (worker killed after the ack).
+CALENDAR_SWEEP_INTERVAL = timedelta(seconds=60)
 CLEANUP_INTERVAL_VAR = "DISCONNECT_CLEANUP_INTERVAL_SECONDS"
 # Redis redelivers an unacked message after this long. It must exceed the longest task run
 # and the longest countdown/ETA we send (the disconnect clean-up waits at most 30 s), or a
@@ -69,6 +73,11 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "task": BOOKING_SYNC_TASK,
             "schedule": BOOKING_SYNC_INTERVAL,
             "options": {"expires": BOOKING_SYNC_INTERVAL.total_seconds()},
+        },
+        "sweep-calendar-syncs": {
+            "task": CALENDAR_SWEEP_TASK,
+            "schedule": CALENDAR_SWEEP_INTERVAL,
+            "options": {"expires": CALENDAR_SWEEP_INTERVAL.total_seconds()},
         },
         "finish-disconnects": {
             "task": CLEANUP_TASK,

@@ -7,9 +7,15 @@ import logging
 from celery import shared_task
 from flask import current_app
 
+from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
-from webapp.extensions import BOOKING_SYNC_TASK, CLEANUP_TASK
-from webapp.services import revocation
+from webapp.extensions import (
+    BOOKING_SYNC_TASK,
+    CALENDAR_SWEEP_TASK,
+    CALENDAR_SYNC_TASK,
+    CLEANUP_TASK,
+)
+from webapp.services import revocation, sync
 from webapp.services.bookings.delivery import DeliveryContext
 from webapp.services.bookings.links import ManageLinks
 from webapp.services.bookings.sync_jobs import run_due
@@ -55,3 +61,38 @@ def kick_booking_delivery() -> None:
         current_app.extensions["celery"].tasks[BOOKING_SYNC_TASK].delay()
     except Exception:  # the booking is committed; delivery is retried by the next sweep
         log.warning("could not start booking delivery now; the periodic sweep will", exc_info=True)
+
+
+@shared_task(name=CALENDAR_SYNC_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def sync_calendar(connection_id: int, full: bool = False) -> int:
+    """Mirror one connection's calendar busy time into Bookly; return the blocks changed."""
+    clients = get_clients()
+    if clients.bookly is None:
+        return 0
+    run = sync.sync_connection(
+        clients.cronofy,
+        clients.bookly,
+        connection_id,
+        horizon_days=int(current_app.config.get("SYNC_HORIZON_DAYS") or sync.DEFAULT_HORIZON_DAYS),
+        availability_cache=get_availability_cache(),
+        force=full,
+    )
+    return run.created + run.moved + run.deleted
+
+
+@shared_task(name=CALENDAR_SWEEP_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def sweep_calendar_syncs() -> int:
+    """Queue a sync for every connection with pending notifications; return how many."""
+    ids = sync.connections_to_sync()
+    for connection_id in ids:
+        kick_calendar_sync(connection_id)
+    return len(ids)
+
+
+def kick_calendar_sync(connection_id: int, *, full: bool = False) -> None:
+    """Queue a calendar sync of one connection (``full``: even with nothing pending); the
+    sweep picks pending notifications up if this fails."""
+    try:
+        current_app.extensions["celery"].tasks[CALENDAR_SYNC_TASK].delay(connection_id, full)
+    except Exception:  # the notification is stored; the sweep runs it
+        log.warning("could not queue a calendar sync now; the sweep will", exc_info=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -38,8 +39,8 @@ from webapp.services.connection_health import (
 log = logging.getLogger(__name__)
 
 MAX_PATH_TOKEN_LENGTH = 200
-# Types the sync engine (a later issue) processes; everything else is handled here.
-SYNC_TYPES = frozenset({"change"})
+# Types the sync engine (services/sync.py) processes; everything else is handled here.
+SYNC_TYPES = frozenset({"change", "profile_initial_sync_required"})
 
 
 class PushOutcome(StrEnum):
@@ -58,11 +59,13 @@ def receive_push(
     raw_body: bytes,
     signature: str | None,
     availability_cache: AvailabilityCache | None = None,
+    queue_sync: Callable[[int], None] | None = None,
 ) -> PushOutcome:
     """Handle one push delivery to /webhooks/cronofy/<token>; commits at most once.
 
     Any stored notification drops the instructor's cached availability: their calendar (or
-    its connection) changed, so the next view asks Cronofy again.
+    its connection) changed, so the next view asks Cronofy again. A stored sync type calls
+    ``queue_sync(connection_id)`` after the commit (it must only queue, never sync inline).
     """
     if not cronofy.webhook_verifier().verify(raw_body, signature):
         log.warning("push with a bad signature rejected")
@@ -77,7 +80,12 @@ def receive_push(
         return PushOutcome.IGNORED
     kind = notification.type or "unknown"
     if not _store(raw_body, kind, notification.channel_id, connection.id):
-        log.info("duplicate push for connection id=%s ignored", connection.id)
+        log.info("duplicate push for connection id=%s", connection.id)
+        if kind in SYNC_TYPES and queue_sync is not None and _reopen(raw_body):
+            # Two changes can share a body (same changes_since): sync again. The run compares
+            # the whole calendar with Bookly, so a true redelivery changes nothing there.
+            db.session.commit()
+            queue_sync(connection.id)
         return PushOutcome.ACCEPTED
     connection.last_notification_at = utcnow()
     newly_disconnected = False
@@ -90,6 +98,8 @@ def receive_push(
         availability_cache.drop([connection.user_id])
     if newly_disconnected:
         email_instructor(connection.id, StatusReason.PROFILE_DISCONNECTED)
+    if queue_sync is not None and kind in SYNC_TYPES:
+        queue_sync(connection.id)
     log.info("push %s accepted for connection id=%s", kind, connection.id)
     return PushOutcome.ACCEPTED
 
@@ -138,6 +148,20 @@ def _store(raw_body: bytes, kind: str, channel_id: str | None, connection_id: in
         .returning(InboundNotification.id)
     )
     return db.session.execute(statement).scalar_one_or_none() is not None
+
+
+def _reopen(raw_body: bytes) -> bool:
+    """Mark the stored copy of this body pending again; True when it had been processed."""
+    body_hash = hashlib.sha256(raw_body).hexdigest()
+    result = db.session.execute(
+        sa.update(InboundNotification)
+        .where(
+            InboundNotification.body_hash == body_hash,
+            InboundNotification.processed_at.isnot(None),
+        )
+        .values(processed_at=None)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _redacted(raw_body: bytes) -> str:

@@ -31,6 +31,7 @@ from webapp.extensions import limiter
 from webapp.models import AccessMode
 from webapp.services import calendar_settings, connections
 from webapp.services.connection_health import notice_for
+from webapp.tasks import kick_calendar_sync
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ def _finish_connect() -> BaseResponse:
         )
     except connections.CalendarConnectionError as exc:
         return _problem("Connection not finished", str(exc))
+    kick_calendar_sync(connection.id, full=True)  # the first sync after connect is full
     label = connections.mode_label(connection.access_mode)
     flash(f"Calendar connected ({label}).", "success")
     return redirect(url_for("connect.calendars"))  # fixed target: never a next= parameter
@@ -217,6 +219,8 @@ def set_conflict_calendars() -> ResponseReturnValue:
         return make_response(render_template("connect/confirm_no_conflicts.html", warning=exc), 409)
     except connections.CalendarConnectionError as exc:
         return _settings_problem("Calendars not changed", exc)
+    if (connection := calendar_settings.own_connection(current_account())) is not None:
+        kick_calendar_sync(connection.id, full=True)  # blocks follow the new calendar choice
     if count == 0:
         flash(
             "No calendar is checked for conflicts now: customers can book times you are busy, "

@@ -12,6 +12,7 @@ from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.extensions import csrf, limiter
 from webapp.services.push_inbox import PushOutcome, receive_push
+from webapp.tasks import kick_calendar_sync
 
 log = logging.getLogger(__name__)
 
@@ -42,5 +43,6 @@ def cronofy_push(token: str) -> ResponseReturnValue:
         raw_body=raw_body,
         signature=request.headers.get(HMAC_HEADER),
         availability_cache=get_availability_cache(),
+        queue_sync=kick_calendar_sync,
     )
     return Response(b"", status=_STATUS[outcome])

@@ -1,0 +1,141 @@
+"""Calendar -> Bookly: sandbox calendar changes become Bookly busy blocks through real pushes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from bookly_client import BooklyGateway
+from tests.integration.bookings.conftest import School, connect_instructor
+from tests.sandbox_fixtures import RunningSandbox
+from tests.webapp_fixtures import People, free_port, serving, wait_for
+from webapp.clients import get_clients
+from webapp.extensions import db
+from webapp.models import BusyBlock, CalendarConnection, InboundNotification
+from webapp.services import sync
+
+
+@pytest.fixture
+def port() -> int:
+    """The port our app is served on."""
+    return free_port()
+
+
+@pytest.fixture
+def app_overrides(port: int) -> dict[str, Any]:
+    """Channel callback URLs point at our served app."""
+    return {"PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "CONNECT_START_LIMIT": "100/minute"}
+
+
+@pytest.fixture
+def served(app: Flask, port: int) -> Iterator[str]:
+    """Our app answering HTTP (the sandbox pushes to it)."""
+    with serving(app, port) as url:
+        yield url
+
+
+def _soon(days: int, hour: int) -> datetime:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=days, hours=hour)
+
+
+def _blocks(gateway: BooklyGateway, staff_id: int) -> list[tuple[datetime, datetime]]:
+    window = _soon(-2, 0), _soon(60, 0)
+    return sorted((b.start, b.end) for b in gateway.list_busy_blocks(*window, staff_ids=[staff_id]))
+
+
+def _ada_calendar(app: Flask) -> str:
+    """The calendar Ada's bookings go to (one of her conflict calendars)."""
+    with app.app_context():
+        calendar = db.session.scalar(sa.select(CalendarConnection.write_calendar_id))
+    assert calendar
+    return calendar
+
+
+def test_external_event_added_moved_deleted_follows_in_bookly(
+    app: Flask,
+    served: str,
+    people: People,
+    school: School,
+    sandbox: RunningSandbox,
+    gateway: BooklyGateway,
+) -> None:
+    connect_instructor(app, people, "read_write")
+    wait_for(lambda: _last_synced(app))  # the first (full) sync after connect
+    seeded = _blocks(gateway, school.staff_id)  # the sandbox's demo events, mirrored
+    assert seeded
+    start, end = _soon(3, 9), _soon(3, 10)
+    uid = sandbox.control.add_event(_ada_calendar(app), "Dentist", start, end)
+    wait_for(lambda: _blocks(gateway, school.staff_id) == sorted([*seeded, (start, end)]))
+    block = gateway.list_busy_blocks(start, end, staff_ids=[school.staff_id])[0]
+    assert "Dentist" not in block.label  # times only, never the title
+
+    later = start + timedelta(hours=2), end + timedelta(hours=2)
+    sandbox.control.move_event(uid, *later)
+    wait_for(lambda: _blocks(gateway, school.staff_id) == sorted([*seeded, later]))
+    moved = gateway.list_busy_blocks(*later, staff_ids=[school.staff_id])[0]
+    assert moved.id == block.id  # moved, not replaced
+
+    sandbox.control.delete_event(uid)
+    wait_for(lambda: _blocks(gateway, school.staff_id) == seeded)
+    with app.app_context():
+        mapped = db.session.scalar(sa.select(sa.func.count()).select_from(BusyBlock))
+        assert mapped == len(seeded)
+        pending = sa.select(sa.func.count()).where(InboundNotification.processed_at.is_(None))
+        assert db.session.scalar(pending.select_from(InboundNotification)) == 0
+
+
+def test_a_failed_read_deletes_nothing_and_the_next_sync_repairs(
+    app: Flask,
+    served: str,
+    people: People,
+    school: School,
+    sandbox: RunningSandbox,
+    gateway: BooklyGateway,
+) -> None:
+    connect_instructor(app, people, "read_write")
+    wait_for(lambda: _last_synced(app))
+    seeded = _blocks(gateway, school.staff_id)
+    start, end = _soon(4, 9), _soon(4, 10)
+    uid = sandbox.control.add_event(_ada_calendar(app), "Gym", start, end)
+    with_gym = sorted([*seeded, (start, end)])
+    wait_for(lambda: _blocks(gateway, school.staff_id) == with_gym)
+
+    delivered = _delivered(sandbox)
+    sandbox.control.fail_next(503, 100, path_prefix="/v1/free_busy")
+    sandbox.control.delete_event(uid)
+    # Eager, the sync runs inside the acknowledged delivery: wait until that answered.
+    wait_for(lambda: _delivered(sandbox) > delivered)
+    assert _pending(app) > 0
+    assert _blocks(gateway, school.staff_id) == with_gym  # not confirmed gone: kept
+
+    sandbox.control.clear_faults()
+    with app.app_context():
+        for connection_id in sync.connections_to_sync():
+            assert _run(connection_id, gateway).deleted == 1
+    assert _blocks(gateway, school.staff_id) == seeded
+    assert _pending(app) == 0
+
+
+def _run(connection_id: int, gateway: BooklyGateway) -> sync.SyncRun:
+    return sync.sync_connection(get_clients().cronofy, gateway, connection_id)
+
+
+def _delivered(sandbox: RunningSandbox) -> int:
+    return sum(1 for d in sandbox.control.deliveries() if d.get("outcome") == "delivered")
+
+
+def _pending(app: Flask) -> int:
+    with app.app_context():
+        query = sa.select(sa.func.count()).where(InboundNotification.processed_at.is_(None))
+        return int(db.session.scalar(query.select_from(InboundNotification)) or 0)
+
+
+def _last_synced(app: Flask) -> bool:
+    with app.app_context():
+        return bool(db.session.scalar(sa.select(CalendarConnection.last_synced_at)))

@@ -1,0 +1,208 @@
+"""Calendar -> Bookly sync: the instructor's busy time mirrored as Bookly busy blocks.
+
+One run per connection handles every pending ``change`` notification of that connection at
+once (a burst costs one read, not one per notification): it reads free/busy of the conflict
+calendars over the sync horizon (start and end only, never titles; Cronofy leaves out the
+app's own managed events, so our booking events never come back as blocks) and makes the
+Bookly blocks in ``busy_blocks`` equal to it: new periods are created, vanished ones moved
+onto new periods or deleted. Only a completed read deletes anything: a failed read changes
+nothing and leaves the notifications pending for the next try.
+
+A connection never synced (just connected) or told ``profile_initial_sync_required`` runs
+even without a pending change, which closes the gap before its channel existed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from bookly_client import BooklyError, BooklyGateway
+from cronofy_client import CronofyClient, CronofyError
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.models import BusyBlock, CalendarConnection, InboundNotification, User
+from webapp.services.availability.cache import AvailabilityCache
+from webapp.services.bookings.calendar_check import busy_periods, target_of
+from webapp.services.connection_errors import CalendarConnectionError
+
+log = logging.getLogger(__name__)
+
+# Cronofy's free/busy reads at most 201 days ahead; Bookly's own horizon may be shorter.
+MAX_HORIZON_DAYS = 200
+DEFAULT_HORIZON_DAYS = 200
+
+Period = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """What one run did for one connection."""
+
+    read: bool  # whether free/busy was read (False: nothing pending, or not usable)
+    created: int = 0
+    moved: int = 0
+    deleted: int = 0
+    failed: str | None = None  # plain words when the run stopped early; retried later
+
+
+NOTHING = SyncRun(read=False)
+
+
+def connections_to_sync() -> list[int]:
+    """Connections with pending notifications or never synced (what a sweep should run)."""
+    pending = sa.select(InboundNotification.connection_id).where(
+        InboundNotification.processed_at.is_(None), InboundNotification.connection_id.isnot(None)
+    )
+    never = sa.select(CalendarConnection.id).where(CalendarConnection.last_synced_at.is_(None))
+    ids = {int(i) for i in db.session.scalars(pending.union(never)) if i is not None}
+    return sorted(ids)
+
+
+def sync_connection(
+    cronofy: CronofyClient,
+    bookly: BooklyGateway,
+    connection_id: int,
+    *,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    availability_cache: AvailabilityCache | None = None,
+    force: bool = False,
+) -> SyncRun:
+    """Mirror the connection's busy time into Bookly; commits once per Bookly write."""
+    connection = db.session.get(CalendarConnection, connection_id)
+    target = target_of(connection)
+    if connection is None or target is None:
+        return NOTHING
+    staff_id = db.session.scalar(
+        sa.select(User.bookly_staff_id).where(User.id == connection.user_id)
+    )
+    user_id = connection.user_id
+    pending = _pending_ids(connection_id)
+    if not (pending or force or connection.last_synced_at is None):
+        return NOTHING  # an earlier run of this burst already took these notifications
+    if staff_id is None:
+        _finish(connection_id, pending)
+        return NOTHING
+    db.session.commit()  # hold no transaction while Cronofy answers
+    first = utcnow().date() - timedelta(days=1)
+    last = first + timedelta(days=min(horizon_days, MAX_HORIZON_DAYS) + 1)
+    try:
+        periods = busy_periods(cronofy, target, first, last)
+    except (CronofyError, CalendarConnectionError) as exc:
+        log.warning("free/busy read failed for connection id=%s: %s", connection_id,
+                    type(exc).__name__)  # fmt: skip
+        return SyncRun(read=False, failed="The calendar could not be read; will try again.")
+    wanted = {_period(p.start, p.end) for p in periods}
+    run = _apply(bookly, connection_id, staff_id, wanted, _window(first, last))
+    if run.failed is None:
+        _finish(connection_id, pending)
+    if availability_cache is not None and (run.created or run.moved or run.deleted):
+        availability_cache.drop([user_id])
+    log.info("calendar sync of connection id=%s: %d created, %d moved, %d deleted",
+             connection_id, run.created, run.moved, run.deleted)  # fmt: skip
+    return run
+
+
+def _pending_ids(connection_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(InboundNotification.id).where(
+                InboundNotification.connection_id == connection_id,
+                InboundNotification.processed_at.is_(None),
+            )
+        )
+    )
+
+
+def _finish(connection_id: int, pending: list[int]) -> None:
+    """Mark the notifications this run covered as processed and the connection as synced."""
+    now = utcnow()
+    if pending:
+        db.session.execute(
+            sa.update(InboundNotification)
+            .where(InboundNotification.id.in_(pending))
+            .values(processed_at=now)
+        )
+    db.session.execute(
+        sa.update(CalendarConnection)
+        .where(CalendarConnection.id == connection_id)
+        .values(last_synced_at=now)
+    )
+    db.session.commit()
+
+
+def _window(first: date, last: date) -> Period:
+    return (
+        datetime.combine(first, time(), tzinfo=UTC),
+        datetime.combine(last, time(), tzinfo=UTC),
+    )
+
+
+def _period(start: datetime | date, end: datetime | date) -> Period:
+    """A free/busy period as aware UTC datetimes (all-day dates become UTC midnights)."""
+
+    def instant(value: datetime | date) -> datetime:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        return datetime.combine(value, time(), tzinfo=UTC)
+
+    return instant(start), instant(end)
+
+
+def _apply(
+    bookly: BooklyGateway, connection_id: int, staff_id: int, wanted: set[Period], window: Period
+) -> SyncRun:
+    """Create, move and delete blocks so the mapped ones inside ``window`` equal ``wanted``.
+
+    Each Bookly write is committed with its mapping row at once, so a failure part-way keeps
+    what was done and the next run neither duplicates nor loses a block.
+    """
+    rows = db.session.scalars(
+        sa.select(BusyBlock)
+        .where(
+            BusyBlock.connection_id == connection_id,
+            BusyBlock.ends_at > window[0],
+            BusyBlock.starts_at < window[1],
+        )
+        .order_by(BusyBlock.starts_at)
+    ).all()
+    have = {(row.starts_at, row.ends_at) for row in rows}
+    stale = [row for row in rows if (row.starts_at, row.ends_at) not in wanted]
+    new = sorted(p for p in wanted if p not in have and p[1] > p[0])
+    movable = [row for row in stale if row.bookly_appointment_id is not None]
+    pairs = list(zip(movable, new, strict=False))
+    gone = [row for row in stale if row not in {row for row, _ in pairs}]
+    created = moved = deleted = 0
+    try:
+        for row, (start, end) in pairs:
+            bookly.move_busy_block(row.bookly_appointment_id or 0, start, end)
+            row.starts_at, row.ends_at = start, end
+            db.session.commit()
+            moved += 1
+        for row in gone:
+            if row.bookly_appointment_id is not None:
+                bookly.delete_busy_block(row.bookly_appointment_id)
+            db.session.delete(row)
+            db.session.commit()
+            deleted += 1
+        for start, end in new[moved:]:
+            block = bookly.create_busy_block(staff_id, start, end)
+            db.session.add(
+                BusyBlock(
+                    connection_id=connection_id,
+                    starts_at=start,
+                    ends_at=end,
+                    bookly_appointment_id=block.id,
+                )
+            )
+            db.session.commit()
+            created += 1
+    except BooklyError as exc:
+        db.session.rollback()
+        log.warning("Bookly write failed for connection id=%s: %s", connection_id,
+                    type(exc).__name__)  # fmt: skip
+        return SyncRun(True, created, moved, deleted, "Bookly could not be written; will retry.")
+    return SyncRun(True, created, moved, deleted)
