@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,13 +12,14 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bookly_client import BooklyGateway
+from cronofy_client import HMAC_HEADER, sign_body
 from tests.integration.bookings.conftest import School, connect_instructor
 from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import People, free_port, serving, wait_for
 from webapp.clients import get_clients
 from webapp.extensions import db
 from webapp.models import BusyBlock, CalendarConnection, InboundNotification
-from webapp.services import sync
+from webapp.services import sync, tokens
 
 
 @pytest.fixture
@@ -106,6 +108,7 @@ def test_a_failed_read_deletes_nothing_and_the_next_sync_repairs(
     with_gym = sorted([*seeded, (start, end)])
     wait_for(lambda: _blocks(gateway, school.staff_id) == with_gym)
 
+    wait_for(lambda: all(d.get("outcome") != "pending" for d in sandbox.control.deliveries()))
     delivered = _delivered(sandbox)
     sandbox.control.fail_next(503, 100, path_prefix="/v1/free_busy")
     sandbox.control.delete_event(uid)
@@ -139,3 +142,52 @@ def _pending(app: Flask) -> int:
 def _last_synced(app: Flask) -> bool:
     with app.app_context():
         return bool(db.session.scalar(sa.select(CalendarConnection.last_synced_at)))
+
+
+def test_the_same_signed_notification_three_times_and_later_changes_bookly_once(
+    app: Flask,
+    served: str,
+    people: People,
+    school: School,
+    sandbox: RunningSandbox,
+    gateway: BooklyGateway,
+) -> None:
+    connect_instructor(app, people, "read_write")
+    wait_for(lambda: _last_synced(app))
+    seeded = _blocks(gateway, school.staff_id)
+    start, end = _soon(5, 9), _soon(5, 10)
+    calendar = _ada_calendar(app)
+    sandbox.control.add_events(calendar, [{"summary": "Run", "start": start, "end": end}],
+                               notify=False)  # fmt: skip
+    body, path = _signed_change(app, sandbox)
+    client = app.test_client()
+    for _ in range(3):
+        response = client.post(path, data=body, headers={HMAC_HEADER: sign_body(
+            body, sandbox.client_secret)}, content_type="application/json")  # fmt: skip
+        assert response.status_code == 202
+    with_run = sorted([*seeded, (start, end)])
+    assert _blocks(gateway, school.staff_id) == with_run
+    rows_after_first = school.site.count(school.site.tables.appointments)
+    # Delivered again much later: read again, nothing written to Bookly.
+    response = client.post(path, data=body, headers={HMAC_HEADER: sign_body(
+        body, sandbox.client_secret)}, content_type="application/json")  # fmt: skip
+    assert response.status_code == 202
+    assert _blocks(gateway, school.staff_id) == with_run
+    assert school.site.count(school.site.tables.appointments) == rows_after_first
+
+
+def _signed_change(app: Flask, sandbox: RunningSandbox) -> tuple[bytes, str]:
+    """A change body for Ada's channel and the local path of its push URL."""
+    with app.app_context():
+        connection = db.session.scalar(sa.select(CalendarConnection))
+        assert connection is not None
+        token = tokens.access_token(get_clients().cronofy, connection.id)
+        channel = next(
+            c
+            for c in get_clients().cronofy.list_channels(token)
+            if c.channel_id == connection.channel_id
+        )
+    notification = {"type": "change", "changes_since": "2026-01-01T00:00:00Z"}
+    described = {"channel_id": channel.channel_id, "callback_url": "https://x/y", "filters": {}}
+    data = {"notification": notification, "channel": described}
+    return json.dumps(data).encode(), "/" + channel.callback_url.split("/", 3)[3]
