@@ -1,4 +1,4 @@
-"""Flask commands: ``users``, ``demo``, ``keys``, ``api-keys``; and the console script."""
+"""Flask commands: ``users``, ``demo``, ``keys``, ``api-keys``, ``sync``; and the console script."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
+from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.models import Role
-from webapp.services import accounts, api_keys, demo, keys
+from webapp.services import accounts, api_keys, demo, keys, sync
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ users_cli = AppGroup("users", help="Manage logins.")
 demo_cli = AppGroup("demo", help="The demo organisation (make run).")
 keys_cli = AppGroup("keys", help="Token-encryption keys.")
 api_keys_cli = AppGroup("api-keys", help="Keys of the JSON API (/api/v1).")
+sync_cli = AppGroup("sync", help="Calendar -> Bookly sync.")
 
 
 @users_cli.command("create")
@@ -134,9 +136,56 @@ def revoke_api_key_command(key_id: str) -> None:
     click.echo(f"Revoked API key {api_key.name!r} ({api_keys.display_id(api_key)}).")
 
 
+@sync_cli.command("now")
+@click.option("--instructor", "email", default=None, help="Only this instructor's calendar.")
+def sync_now_command(email: str | None) -> None:
+    """Mirror calendars into Bookly now (a full run, pending notifications or not)."""
+    clients = get_clients()
+    if clients.bookly is None:
+        raise click.ClickException("Bookly is not configured (BOOKLY_DATABASE_URL)")
+    ids = sync.connection_ids(email)
+    if not ids:
+        raise click.ClickException(
+            f"no calendar connection for {email}" if email else "no calendar connections"
+        )
+    horizon = int(current_app.config.get("SYNC_HORIZON_DAYS") or sync.DEFAULT_HORIZON_DAYS)
+    for connection_id in ids:
+        run = sync.sync_connection(
+            clients.cronofy,
+            clients.bookly,
+            connection_id,
+            horizon_days=horizon,
+            availability_cache=get_availability_cache(),
+            force=True,
+        )
+        outcome = run.failed or (
+            f"{run.created} created, {run.moved} moved, {run.deleted} deleted"
+            if run.read
+            else "skipped (not connected or no Bookly staff member)"
+        )
+        click.echo(f"connection {connection_id}: {outcome}")
+
+
+@sync_cli.command("status")
+def sync_status_command() -> None:
+    """Per connection: status, last notification, last sync, pending notifications, blocks."""
+    rows = sync.sync_status()
+    if not rows:
+        click.echo("No calendar connections.")
+
+    def when(value: Any) -> str:
+        return value.isoformat(timespec="seconds") if value else "never"
+
+    for row in rows:
+        click.echo(
+            f"{row.email}  {row.status}  last notification {when(row.last_notification_at)}  "
+            f"last sync {when(row.last_synced_at)}  pending {row.pending}  blocks {row.blocks}"
+        )
+
+
 def register_cli(app: Flask) -> None:
     """Add our command groups to ``flask``."""
-    for group in (users_cli, demo_cli, keys_cli, api_keys_cli):
+    for group in (users_cli, demo_cli, keys_cli, api_keys_cli, sync_cli):
         app.cli.add_command(group)
 
 

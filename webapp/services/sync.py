@@ -206,3 +206,58 @@ def _apply(
                     type(exc).__name__)  # fmt: skip
         return SyncRun(True, created, moved, deleted, "Bookly could not be written; will retry.")
     return SyncRun(True, created, moved, deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """Calendar -> Bookly sync state of one connection (for ``flask sync status``)."""
+
+    connection_id: int
+    email: str
+    status: str
+    last_notification_at: datetime | None
+    last_synced_at: datetime | None
+    pending: int
+    blocks: int
+
+
+def sync_status() -> list[SyncStatus]:
+    """Every connection's sync state, by instructor e-mail."""
+    pending = (
+        sa.select(sa.func.count())
+        .where(
+            InboundNotification.connection_id == CalendarConnection.id,
+            InboundNotification.processed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    blocks = (
+        sa.select(sa.func.count())
+        .where(BusyBlock.connection_id == CalendarConnection.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(CalendarConnection, User.email, pending, blocks)
+        .join(User, User.id == CalendarConnection.user_id)
+        .order_by(User.email)
+    ).all()
+    return [
+        SyncStatus(
+            connection.id,
+            email,
+            connection.status.value,
+            connection.last_notification_at,
+            connection.last_synced_at,
+            int(waiting or 0),
+            int(mapped or 0),
+        )
+        for connection, email, waiting, mapped in rows
+    ]
+
+
+def connection_ids(email: str | None = None) -> list[int]:
+    """Ids of every connection, or of the instructor with this e-mail (empty when none)."""
+    query = sa.select(CalendarConnection.id).join(User, User.id == CalendarConnection.user_id)
+    if email is not None:
+        query = query.where(sa.func.lower(User.email) == email.strip().lower())
+    return list(db.session.scalars(query.order_by(CalendarConnection.id)))

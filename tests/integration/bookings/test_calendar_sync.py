@@ -191,3 +191,31 @@ def _signed_change(app: Flask, sandbox: RunningSandbox) -> tuple[bytes, str]:
     described = {"channel_id": channel.channel_id, "callback_url": "https://x/y", "filters": {}}
     data = {"notification": notification, "channel": described}
     return json.dumps(data).encode(), "/" + channel.callback_url.split("/", 3)[3]
+
+
+def test_flask_sync_now_and_status(
+    app: Flask,
+    served: str,
+    people: People,
+    school: School,
+    sandbox: RunningSandbox,
+    gateway: BooklyGateway,
+) -> None:
+    connect_instructor(app, people, "read_write")
+    wait_for(lambda: _last_synced(app))
+    seeded = _blocks(gateway, school.staff_id)
+    start, end = _soon(6, 9), _soon(6, 10)
+    sandbox.control.add_events(_ada_calendar(app), [{"summary": "Quiet", "start": start,
+                               "end": end}], notify=False)  # fmt: skip
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["sync", "now", "--instructor", "nobody@school.test"])
+    assert unknown.exit_code != 0
+    assert "no calendar connection for nobody@school.test" in unknown.output
+    result = runner.invoke(args=["sync", "now", "--instructor", people.instructor_email.upper()])
+    assert result.exit_code == 0, result.output
+    assert "1 created, 0 moved, 0 deleted" in result.output
+    assert _blocks(gateway, school.staff_id) == sorted([*seeded, (start, end)])
+    status = runner.invoke(args=["sync", "status"])
+    assert status.exit_code == 0, status.output
+    assert people.instructor_email in status.output
+    assert f"pending 0  blocks {len(seeded) + 1}" in status.output
