@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Mapping
@@ -27,6 +28,13 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def push_channel_key() -> str:
+    """Rate-limit key of a push delivery: its channel's URL token (hashed), not the sender's
+    address, since Cronofy sends every instructor's notifications from a few addresses."""
+    token = str((request.view_args or {}).get("token", ""))
+    return f"push-channel:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
 
 
 def login_account_key() -> str:

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from cronofy_client import HMAC_HEADER
 from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
-from webapp.extensions import csrf, limiter
+from webapp.extensions import csrf, limiter, push_channel_key
 from webapp.services.push_inbox import PushOutcome, receive_push
 from webapp.tasks import kick_calendar_sync
 
@@ -29,7 +29,7 @@ _STATUS = {
 
 
 @bp.post("/webhooks/cronofy/<token>")
-@limiter.limit("1200 per minute")
+@limiter.limit("1200 per minute", key_func=push_channel_key)  # per channel, not per address
 def cronofy_push(token: str) -> ResponseReturnValue:
     """Verify the raw body's HMAC, store the notification once, answer fast."""
     if (request.content_length or 0) > MAX_BODY_BYTES:

@@ -189,3 +189,14 @@ def test_profile_disconnected_asks_for_relink(
     # Tokens still work for a disconnected profile: the page lists calendars, no refresh loop.
     with app.app_context():
         assert connections.access_token(wiring.cronofy, stored.id)
+
+
+def test_the_push_limit_is_per_channel_not_per_sender_address(app: Flask) -> None:
+    """Cronofy sends everyone's pushes from a few addresses: 1,300 deliveries from one address
+    to different channels are all acknowledged; one channel alone is cut at 1,200 a minute."""
+    client = app.test_client()
+    for n in range(1300):
+        assert client.post(f"/webhooks/cronofy/unknown-{n}", data=b"{}").status_code != 429
+    one = [client.post("/webhooks/cronofy/one", data=b"{}").status_code for _ in range(1201)]
+    assert one[:1200].count(429) == 0
+    assert one[1200] == 429
