@@ -227,7 +227,14 @@ class TokenKeeper:
             .values(refresh_lease_until=now + LEASE_DURATION)
         )
         if conn.dialect.name != "postgresql":
-            return conn.execute(statement).rowcount == 1
+            # SQLite: another writer holds the file's write lock past the busy timeout.
+            try:
+                return conn.execute(statement).rowcount == 1
+            except sa.exc.OperationalError as exc:
+                if "database is locked" not in str(exc.orig):
+                    raise
+                log.info("%s id=%s: the database is being written; waiting", self._name, row_id)
+                return False
         conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LEASE_LOCK_TIMEOUT}'"))
         try:
             with conn.begin_nested():

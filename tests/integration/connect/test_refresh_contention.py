@@ -135,11 +135,13 @@ def test_concurrent_page_loads_during_a_slow_refresh_all_answer_without_a_500(
 
 
 def test_a_row_locked_elsewhere_makes_a_refresh_give_up_politely_within_its_deadline(
-    app: Flask, instructor: FlaskClient, people: People, wiring: Wiring, database_url: str
+    app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
 ) -> None:
-    """Another transaction writing the row: lock_timeout bounds each wait; no hang, no 500."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row locks are a PostgreSQL matter; SQLite locks the whole file")
+    """Another transaction writing the row: no hang, no 500, the refresh waits its deadline.
+
+    On PostgreSQL that is a row lock (``lock_timeout`` bounds each wait); on SQLite the
+    writer holds the whole file's write lock, and the busy timeout bounds the wait.
+    """
     conn = _connected_then_expired(app, instructor, people, wiring)
     in_request = wiring.cronofy.with_options(IN_REQUEST)
     with app.app_context():
@@ -147,9 +149,9 @@ def test_a_row_locked_elsewhere_makes_a_refresh_give_up_politely_within_its_dead
     try:
         with locker.begin():
             locker.execute(
-                sa.select(CalendarConnection.id)
+                sa.update(CalendarConnection)
                 .where(CalendarConnection.id == conn.id)
-                .with_for_update()
+                .values(refresh_lease_until=CalendarConnection.refresh_lease_until)
             )
             started = time.monotonic()
             with app.app_context(), pytest.raises(CalendarUnavailable, match="try again"):
@@ -157,7 +159,7 @@ def test_a_row_locked_elsewhere_makes_a_refresh_give_up_politely_within_its_dead
             waited = time.monotonic() - started
     finally:
         locker.close()
-    assert 4.0 < waited < 9.0  # the request's 5 s deadline, plus at most one lock_timeout
+    assert 4.0 < waited < 12.0  # the request's 5 s deadline, plus at most one lock wait
     assert token_calls(wiring.sandbox) == 0
     with app.app_context():  # and once the row is free, the refresh works
         assert connections.access_token(in_request, conn.id)
