@@ -28,6 +28,37 @@ MARIADB_ADMIN_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+REQUIREMENTS = range(1, 26)  # the 25 reliability and security requirements (README: Testing)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--requirements",
+        action="store_true",
+        help="list, after collection, which tests prove each reliability requirement (1-25)",
+    )
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Check every ``requirement(n)`` marker; with --requirements, list the tests per number."""
+    proving: dict[int, list[str]] = {n: [] for n in REQUIREMENTS}
+    for item in items:
+        for marker in item.iter_markers("requirement"):
+            number = marker.args[0] if len(marker.args) == 1 and not marker.kwargs else None
+            if not isinstance(number, int) or number not in proving:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: write @pytest.mark.requirement(N) with N from 1 to 25"
+                )
+            proving[number].append(item.nodeid)
+    if not config.getoption("requirements"):
+        return []
+    lines = []
+    for number, tests in proving.items():
+        lines.append(f"requirement {number}: {len(tests)} test(s)")
+        lines.extend(f"    {nodeid}" for nodeid in tests)
+    return lines
+
+
 def services_required() -> bool:
     """True when a missing service must fail the run (CI sets REQUIRE_SERVICES=1)."""
     return os.environ.get("REQUIRE_SERVICES", "") == "1"

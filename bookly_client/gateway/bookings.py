@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -184,7 +184,8 @@ def create_booking(ctx: GatewayContext, req: BookingRequest) -> Booking:
     with writing(ctx.engine) as conn:
         settings = ctx.settings(conn)
         staff = lock_staff(conn, ctx, req.staff_id)
-        if (again := _existing(conn, ctx, req)) is not None:
+        again = _existing(conn, ctx, req)
+        if again is not None and again.status != "cancelled":
             return again
         require_bookable(staff)
         service = fetch_service(conn, ctx.tables, req.service_id)
@@ -207,10 +208,39 @@ def create_booking(ctx: GatewayContext, req: BookingRequest) -> Booking:
         check_no_overlap(
             conn, ctx, settings, staff.id, TimeWindow(slot.start - pads[0], slot.end + pads[1])
         )
+        if again is not None:  # given up earlier with this reference: the same slot again
+            _revive(conn, ctx, again, req.status, settings)
+            log.info("re-opened Bookly appointment %s (staff %s)", again.appointment_id,
+                     req.staff_id)  # fmt: skip
+            return replace(again, status=req.status, created=True)
         appointment_id, ca_id, customer_id, token = _insert_rows(conn, ctx, req, slot, settings)
     log.info("created Bookly appointment %s (staff %s)", appointment_id, req.staff_id)
     return Booking(req.reference, appointment_id, ca_id, customer_id, req.staff_id,
                    req.service_id, slot.start, slot.end, req.status, token)  # fmt: skip
+
+
+def _revive(
+    conn: sa.Connection, ctx: GatewayContext, booking: Booking, status: str, settings: SiteSettings
+) -> None:
+    """Set a cancelled customer row of ours back to ``status``, as an admin would in wp-admin.
+
+    A request whose rows were cancelled because our own commit failed (the slot taken by a
+    concurrent booking, a database that stayed busy) may be retried with the same reference;
+    the slot has been re-checked by the caller, so the rows are used again instead of being
+    returned cancelled or duplicated.
+    """
+    t = ctx.tables
+    now = ctx.now_local(settings)
+    change = {"status": status, "status_changed_at": now, "updated_at": now}
+    ca = t.customer_appointments
+    conn.execute(sa.update(ca).where(ca.c.id == booking.customer_appointment_id).values(**change))
+    conn.execute(
+        sa.update(t.appointments)
+        .where(t.appointments.c.id == booking.appointment_id)
+        .values(updated_at=now)
+    )
+    write_log(conn, ctx, action="update", table=ca, target_id=booking.customer_appointment_id,
+              details=change, now_local=now)  # fmt: skip
 
 
 def _validated(req: BookingRequest) -> BookingRequest:

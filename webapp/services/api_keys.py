@@ -153,6 +153,12 @@ def authenticate(presented: str, *, now: datetime | None = None) -> ApiKey | Non
 
 
 def _record_use(api_key: ApiKey, now: datetime) -> None:
+    """Note when the key was last used; best effort, never a reason to refuse the request."""
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         api_key.last_used_at = now
-        db.session.commit()
+        try:
+            db.session.commit()
+        except sa.exc.OperationalError:  # locked, deadlocked or unreachable: the next use records
+            db.session.rollback()
+            log.warning("could not record the use of API key id=%s; the request goes on",
+                        api_key.id)  # fmt: skip

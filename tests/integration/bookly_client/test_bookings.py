@@ -174,6 +174,32 @@ def test_same_reference_for_another_slot_is_refused(school: School) -> None:
     assert school.db.counts() == before
 
 
+def test_a_cancelled_booking_booked_again_by_reference_is_reopened_not_duplicated(
+    school: School,
+) -> None:
+    first = book(school)
+    school.gateway.cancel_booking(first.reference)  # our own undo after a failed commit
+    again = book(school)
+    assert again.created  # this call wrote: a later undo of it is ours to make
+    assert (again.appointment_id, again.status) == (first.appointment_id, "approved")
+    ca = school.db.row(school.db.tables.customer_appointments, first.customer_appointment_id)
+    assert ca.status == "approved"
+    assert school.db.count(school.db.tables.appointments) == 1
+    busy = [a for a in school.gateway.list_appointments(TUE_10, TUE_10 + timedelta(hours=1))
+            if a.is_busy]  # fmt: skip
+    assert [a.id for a in busy] == [first.appointment_id]
+
+
+def test_a_cancelled_booking_is_not_reopened_over_a_booking_made_since(school: School) -> None:
+    first = book(school)
+    school.gateway.cancel_booking(first.reference)
+    book(school, reference="booking-2", customer=CustomerDetails("ann@example.com", "Ann Lee"))
+    with pytest.raises(SlotConflict):
+        book(school)
+    ca = school.db.row(school.db.tables.customer_appointments, first.customer_appointment_id)
+    assert ca.status == "cancelled"
+
+
 def test_pending_status_is_written(school: School) -> None:
     booking = book(school, status="pending")
     assert booking.status == "pending"

@@ -33,6 +33,7 @@ from webapp.services.bookings import bookly_writes, calendar_check, store
 from webapp.services.bookings.errors import (
     BookingClosed,
     BookingNotFound,
+    BookingUnavailable,
     IdempotencyConflict,
     InvalidBooking,
     SlotTaken,
@@ -45,6 +46,9 @@ from webapp.services.bookings.requests import (
 )
 
 log = logging.getLogger(__name__)
+
+STORE_BUSY = "Our database is too busy just now; nothing was changed. Please try again."
+CANCEL_UNFINISHED = "The cancellation is not finished (our database is busy); please try again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,10 @@ def book(
         if written.created:  # never undo rows an earlier request with this key wrote
             bookly_writes.undo_create(bookly, public_id)
         raise SlotTaken(instructor_id, service.id, request.start) from conflict
+    except store.StoreBusy as busy:
+        if written.created:  # a retry with this key re-opens the same Bookly rows
+            bookly_writes.undo_create(bookly, public_id)
+        raise BookingUnavailable(STORE_BUSY) from busy
     log.info("booking %s made (instructor %s, schedule_only=%s)", booking.id, instructor_id,
              booking.schedule_only)  # fmt: skip
     _forget_availability(cache, booking.instructor_id)
@@ -193,7 +201,11 @@ def cancel(
         store.queue_sync(booking)
         return booking
 
-    store.commit_retrying(stage)
+    try:
+        store.commit_retrying(stage)
+    except store.StoreBusy as busy:
+        # Bookly is cancelled already; cancelling again (the retry) finishes ours, harmlessly.
+        raise BookingUnavailable(CANCEL_UNFINISHED) from busy
     _forget_availability(cache, booking.instructor_id)
     return booking
 
@@ -237,6 +249,10 @@ def reschedule(
         db.session.refresh(booking)
         bookly_writes.move_back(bookly, booking, old_start)
         raise SlotTaken(booking.instructor_id, booking.bookly_service_id, new_start) from conflict
+    except store.StoreBusy as busy:
+        db.session.refresh(booking)
+        bookly_writes.move_back(bookly, booking, old_start)
+        raise BookingUnavailable(STORE_BUSY) from busy
     _forget_availability(cache, booking.instructor_id)
     return booking
 

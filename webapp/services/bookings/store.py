@@ -71,10 +71,15 @@ def queue_sync(booking: Booking) -> OutboxJob:
     return job
 
 
+class StoreBusy(Exception):
+    """Every attempt to commit met a deadlock, serialization failure or locked database."""
+
+
 def commit_retrying(stage: Callable[[], T]) -> T:
     """Run ``stage`` (which adds/changes rows) and commit; retry transient failures.
 
-    Raises StoreConflict for our constraints; the session is rolled back then.
+    Raises StoreConflict for our constraints and StoreBusy when the database stayed busy for
+    every attempt; the session is rolled back then.
     """
     for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
         result = stage()
@@ -89,8 +94,10 @@ def commit_retrying(stage: Callable[[], T]) -> T:
             raise StoreConflict(violation) from exc
         except DBAPIError as exc:
             db.session.rollback()
-            if not is_transient(exc) or attempt == TRANSIENT_ATTEMPTS:
+            if not is_transient(exc):
                 raise
+            if attempt == TRANSIENT_ATTEMPTS:
+                raise StoreBusy(f"no commit after {attempt} attempts") from exc
             log.info("transient database error on booking commit (attempt %d); retrying", attempt)
             time.sleep(random.uniform(0.01, 0.05 * 2**attempt))  # noqa: S311 - spread only
     raise AssertionError("unreachable")  # pragma: no cover
