@@ -78,6 +78,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("TRUSTED_PROXY_HOPS", "0", "reverse proxies in front of the app (X-Forwarded-*)"),
     EnvVar("AVAILABILITY_CACHE_URL", None, "Redis URL shared by all processes; unset: in-process"),
     EnvVar("AVAILABILITY_CACHE_SECONDS", "60", "how long a computed availability view is reused"),
+    EnvVar(
+        "RETENTION_DAYS",
+        "30",
+        "days processed webhook notifications and finished outbox jobs are kept",
+    ),
     EnvVar("LOG_LEVEL", "INFO", "root log level"),
     EnvVar("INSTANCE_PATH", None, "folder for SQLite files and demo secrets (default instance/)"),
 )
@@ -236,6 +241,20 @@ def _proxy_hops(raw: Any) -> int:
     return hops
 
 
+def _retention_days(raw: Any) -> int:
+    """Days history is kept before the retention task deletes it (a whole number >= 1)."""
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ConfigError(
+            "RETENTION_DAYS must be a whole number of days >= 1 (how long processed webhook "
+            "notifications and finished jobs are kept)"
+        )
+    return days
+
+
 def _cookie_settings(public_base_url: str) -> dict[str, Any]:
     https = urlsplit(public_base_url).scheme == "https"
     return {
@@ -284,6 +303,7 @@ def build_config(
             "TOKEN_ENCRYPTION_KEYS": _split_list(values["TOKEN_ENCRYPTION_KEYS"]),
             "RATELIMIT_STORAGE_URI": values["RATELIMIT_STORAGE_URL"],
             "TRUSTED_PROXY_HOPS": _proxy_hops(values["TRUSTED_PROXY_HOPS"]),
+            "RETENTION_DAYS": _retention_days(values["RETENTION_DAYS"]),
             "RATELIMIT_HEADERS_ENABLED": True,
             "SANDBOX_MOUNT": True,
             "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -51,6 +51,8 @@ CALENDAR_SWEEP_TASK = "webapp.tasks.sweep_calendar_syncs"
 # The sweep runs whatever a lost or failed kick left pending (worker killed after the ack).
 CALENDAR_SWEEP_INTERVAL = timedelta(seconds=60)
 CLEANUP_INTERVAL_VAR = "DISCONNECT_CLEANUP_INTERVAL_SECONDS"
+RETENTION_TASK = "webapp.tasks.purge_expired"
+RETENTION_INTERVAL = timedelta(hours=1)
 # Redis redelivers an unacked message after this long. It must exceed the longest task run
 # and the longest countdown/ETA we send (the disconnect clean-up waits at most 30 s), or a
 # message runs twice (reliability §4.3). Redis' own default is 1 hour.
@@ -86,6 +88,11 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "task": CALENDAR_SWEEP_TASK,
             "schedule": CALENDAR_SWEEP_INTERVAL,
             "options": {"expires": CALENDAR_SWEEP_INTERVAL.total_seconds()},
+        },
+        "purge-expired": {
+            "task": RETENTION_TASK,
+            "schedule": RETENTION_INTERVAL,
+            "options": {"expires": RETENTION_INTERVAL.total_seconds()},
         },
         "finish-disconnects": {
             "task": CLEANUP_TASK,

@@ -14,8 +14,9 @@ from webapp.extensions import (
     CALENDAR_SWEEP_TASK,
     CALENDAR_SYNC_TASK,
     CLEANUP_TASK,
+    RETENTION_TASK,
 )
-from webapp.services import revocation, sync
+from webapp.services import retention, revocation, sync
 from webapp.services.bookings.delivery import DeliveryContext
 from webapp.services.bookings.links import ManageLinks
 from webapp.services.bookings.sync_jobs import run_due
@@ -32,6 +33,13 @@ def finish_disconnects() -> int:
             "disconnect clean-up: %d done, %d retried, %d dead", run.done, run.retried, run.dead
         )
     return run.done
+
+
+@shared_task(name=RETENTION_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def purge_expired() -> int:
+    """Delete history past RETENTION_DAYS (processed notifications, finished jobs)."""
+    purged = retention.purge_expired(days=int(current_app.config["RETENTION_DAYS"]))
+    return purged.notifications + purged.jobs
 
 
 def delivery_context() -> DeliveryContext:

@@ -74,6 +74,7 @@ def test_a_booking_is_created_read_and_listed(
     assert [b["id"] for b in listed.json["bookings"]] == [booking["id"]]  # type: ignore[index]
 
 
+@pytest.mark.requirement(13)
 def test_the_same_key_and_body_answer_the_first_response_again(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
@@ -151,6 +152,7 @@ def test_a_missing_key_and_an_oversized_body_are_refused(
     assert counts(app, school.site) == before
 
 
+@pytest.mark.requirement(21)
 def test_another_organisation_sees_none_of_it(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:

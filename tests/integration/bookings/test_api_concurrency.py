@@ -45,6 +45,7 @@ def _race(base_url: str, key: str, requests_to_send: list[tuple[str, dict[str, A
         return list(pool.map(send, requests_to_send))
 
 
+@pytest.mark.requirement(12)
 def test_sixteen_overlapping_posts_give_one_201_and_fifteen_409_with_next_slots(
     app: Flask,
     served: str,
@@ -67,6 +68,7 @@ def test_sixteen_overlapping_posts_give_one_201_and_fifteen_409_with_next_slots(
     assert counts(app, school.site)["bookings"] == 1
 
 
+@pytest.mark.requirement(12)
 def test_adjacent_slots_both_succeed_and_cancelling_frees_the_slot(
     app: Flask,
     served: str,
@@ -87,6 +89,7 @@ def test_adjacent_slots_both_succeed_and_cancelling_frees_the_slot(
     assert again.status_code == 201
 
 
+@pytest.mark.requirement(13)
 def test_the_same_key_five_times_at_once_makes_one_booking(
     app: Flask,
     served: str,

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from bookly_client import BooklyGateway
@@ -39,6 +40,7 @@ def _race(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
         return list(pool.map(run, jobs))
 
 
+@pytest.mark.requirement(12)
 def test_sixteen_overlapping_bookings_one_wins(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:
@@ -56,6 +58,7 @@ def test_sixteen_overlapping_bookings_one_wins(
     assert len(busy) == 1
 
 
+@pytest.mark.requirement(13)
 def test_the_same_key_five_times_at_once_makes_one_booking(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:

@@ -67,6 +67,7 @@ def _ours(sandbox: RunningSandbox, calendar: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+@pytest.mark.requirement(17)
 def test_read_write_puts_the_event_in_the_write_calendar_once(
     app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
     sandbox: RunningSandbox, context: DeliveryContext, mailer: CapturingMailer,
@@ -133,6 +134,7 @@ def test_cancelling_removes_the_event_and_sends_the_cancelling_invite(
 
 
 @pytest.mark.parametrize("status", [503, 429, 500])
+@pytest.mark.requirement(18)
 def test_a_calendar_failure_raises_for_a_retry_and_leaves_bookly_alone(
     app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
     sandbox: RunningSandbox, context: DeliveryContext, status: int,
@@ -172,6 +174,7 @@ def test_the_sync_job_delivers_and_finishes_with_the_booking(
     assert made.created
 
 
+@pytest.mark.requirement(18)
 def test_failures_retry_then_show_calendar_not_updated_and_keep_bookly(
     app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
     sandbox: RunningSandbox, context: DeliveryContext,

@@ -39,6 +39,7 @@ def book(app: Flask, gateway: BooklyGateway, cronofy: CronofyClient, request: Bo
         return result
 
 
+@pytest.mark.requirement(17)
 def test_a_booking_writes_bookly_rows_our_row_and_a_sync_job(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:
@@ -58,6 +59,7 @@ def test_a_booking_writes_bookly_rows_our_row_and_a_sync_job(
     assert made.booking.delivery is Delivery.EMAILED_INVITE
 
 
+@pytest.mark.requirement(13)
 def test_the_same_key_and_request_return_the_first_booking(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:
@@ -68,6 +70,7 @@ def test_the_same_key_and_request_return_the_first_booking(
     assert counts(app, school.site) == before
 
 
+@pytest.mark.requirement(13)
 def test_the_same_key_with_another_request_is_refused_and_writes_nothing(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:
@@ -88,6 +91,7 @@ def test_an_overlapping_booking_is_taken_and_writes_nothing(
     assert counts(app, school.site) == before
 
 
+@pytest.mark.requirement(12)
 def test_adjacent_bookings_both_succeed(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:
@@ -97,6 +101,7 @@ def test_adjacent_bookings_both_succeed(
     assert counts(app, school.site)["bookings"] == 3
 
 
+@pytest.mark.requirement(12)
 def test_cancelling_frees_the_slot_in_bookly_and_here(
     app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient
 ) -> None:

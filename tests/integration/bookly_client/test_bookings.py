@@ -221,6 +221,7 @@ def test_overlap_with_existing_booking(school: School, offset_minutes: int, conf
         assert_booked(school, book(school, reference="second", start=start, **loose), start)
 
 
+@pytest.mark.requirement(15)
 def test_bookly_rows_written_by_bookly_block_the_slot(school: School) -> None:
     school.db.bookly_appointment(school.ada, school.lesson, "2026-11-24 10:30", "2026-11-24 11:30")
     with pytest.raises(SlotConflict):

@@ -44,6 +44,7 @@ def setup_school(db: BooklyDb) -> tuple[int, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.requirement(15)
 def test_sixteen_overlapping_bookings_exactly_one_wins(bookly_db: BooklyDb) -> None:
     staff, service = setup_school(bookly_db)
     starts = [TUE_10 + timedelta(minutes=15 * (i % 4)) for i in range(THREADS)]  # on the grid

@@ -31,6 +31,7 @@ def stored(school: School, appointment_id: int) -> tuple[str, str]:
     return str(row.start_date), str(row.end_date)
 
 
+@pytest.mark.requirement(15)
 def test_berlin_booking_across_spring_forward(night_school: School) -> None:
     booking = book(night_school, utc("2027-03-28 00:30"))  # 01:30 CET, ends 03:30 CEST
     assert stored(night_school, booking.appointment_id) == (
@@ -80,6 +81,7 @@ def test_block_in_repeated_hour_is_widened_to_cover(night_school: School) -> Non
     assert stored(night_school, block.id) == ("2026-10-25 02:10:00", "2026-10-25 03:00:00")
 
 
+@pytest.mark.requirement(15)
 def test_new_york_spring_forward_and_fall_back(night_school: School) -> None:
     night_school.db.set_option("timezone_string", "America/New_York")
     gateway = night_school.db.gateway()

@@ -11,6 +11,8 @@ from tests.webapp_fixtures import People, csrf_token, log_in
 from webapp.models import Role
 from webapp.services import accounts
 
+pytestmark = pytest.mark.requirement(21)
+
 OTHER_PASSWORD = "another good password"
 GET_ROUTES = ["/connect", "/calendars", "/calendars/disconnect"]
 POST_ROUTES = [

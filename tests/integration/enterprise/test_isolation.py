@@ -26,6 +26,8 @@ from tests.webapp_fixtures import csrf_token, log_in
 from webapp.extensions import db
 from webapp.models import AccessMode, ServiceAccount, ServiceAccountAuthorization, User
 
+pytestmark = pytest.mark.requirement(21)
+
 ROUTES = [
     ("GET", "/enterprise"),
     ("POST", "/enterprise/connect"),

@@ -29,6 +29,8 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.models import ServiceAccountAuthorization
 
+pytestmark = pytest.mark.requirement(22)
+
 WEBHOOK_RULES = frozenset({"/webhooks/cronofy/<token>", "/webhooks/cronofy/enterprise/<token>"})
 API_PREFIX = "/api/v1/"
 CSRF_MESSAGE = "did not come from this site"

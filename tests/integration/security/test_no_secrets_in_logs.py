@@ -34,6 +34,8 @@ from tests.integration.enterprise.conftest import wait_until
 from tests.webapp_fixtures import People
 from webapp.logging_config import RedactSecretsFilter
 
+pytestmark = pytest.mark.requirement(24)
+
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 TIMEOUT = 10.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -39,6 +40,7 @@ def test_admin_dashboard_lists_the_organisation_instructors(
     assert people.instructor_email in text
 
 
+@pytest.mark.requirement(23)
 def test_wrong_password_is_refused_and_audited_without_the_password(
     app: Flask, client: FlaskClient, people: People
 ) -> None:
@@ -59,6 +61,7 @@ def test_unknown_email_fails_like_a_wrong_password(app: Flask, client: FlaskClie
     assert _audit(app, "login.failed")[0].details == {"reason": "unknown_email"}
 
 
+@pytest.mark.requirement(23)
 def test_sixth_failed_login_for_one_account_within_a_minute_gets_429(
     client: FlaskClient, people: People
 ) -> None:
@@ -82,6 +85,7 @@ def test_successful_logins_do_not_count_against_the_limit(
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
 
+@pytest.mark.requirement(23)
 def test_twenty_one_failures_from_one_address_get_429(client: FlaskClient) -> None:
     token = csrf_token(client)
     statuses = [
@@ -125,6 +129,7 @@ def test_without_trusted_proxies_forwarded_addresses_are_ignored(make_app: MakeA
     assert _failures_from(make_app, 0, chains) == [401, 401, 429]
 
 
+@pytest.mark.requirement(22)
 def test_login_form_post_without_csrf_token_gets_400(client: FlaskClient, people: People) -> None:
     response = client.post(
         "/login", data={"email": people.instructor_email, "password": people.password}
@@ -173,6 +178,7 @@ def test_malformed_login_form_gets_a_clean_400_page(client: FlaskClient) -> None
     assert "Traceback" not in text
 
 
+@pytest.mark.requirement(22)
 def test_session_cookie_is_httponly_lax_and_not_secure_on_plain_http(
     client: FlaskClient,
 ) -> None:

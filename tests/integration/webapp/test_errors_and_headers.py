@@ -66,6 +66,7 @@ def test_unexpected_error_gets_a_plain_500_without_traceback(make_app: MakeApp) 
     assert "Traceback" not in text
 
 
+@pytest.mark.requirement(22)
 def test_html_responses_carry_the_security_headers(client: FlaskClient) -> None:
     headers = client.get("/login").headers
     csp = headers["Content-Security-Policy"]
@@ -85,6 +86,7 @@ def test_error_pages_carry_the_security_headers(client: FlaskClient) -> None:
     assert "Content-Security-Policy" in headers
 
 
+@pytest.mark.requirement(22)
 def test_https_deployments_send_hsts_and_secure_host_cookies(make_app: MakeApp) -> None:
     client = make_app(PUBLIC_BASE_URL="https://bridge.example.org").test_client()
     response = client.get("/login", base_url="https://bridge.example.org")

@@ -69,6 +69,7 @@ def test_naive_datetimes_are_refused(app: Flask) -> None:
             db.session.commit()
 
 
+@pytest.mark.requirement(21)
 def test_one_cronofy_account_never_belongs_to_two_people(app: Flask, people: People) -> None:
     with app.app_context():
         db.session.add(_connection(people.instructor_id, "acc_shared"))
@@ -132,6 +133,7 @@ def _store(*rows: Booking) -> None:
     db.session.commit()
 
 
+@pytest.mark.requirement(12)
 def test_overlapping_confirmed_bookings_of_one_instructor_are_refused(
     app: Flask, people: People
 ) -> None:
@@ -164,6 +166,7 @@ def test_a_cancelled_booking_frees_its_time(app: Flask, people: People) -> None:
             db.session.commit()
 
 
+@pytest.mark.requirement(12)
 def test_migrated_schema_refuses_overlapping_bookings(make_app: MakeApp) -> None:
     app = make_app()
     with app.app_context():

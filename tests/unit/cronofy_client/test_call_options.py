@@ -85,6 +85,7 @@ def test_the_deadline_stops_retries_whose_backoff_would_end_past_it(
     assert clock.now - started == pytest.approx(4.5)
 
 
+@pytest.mark.requirement(20)
 def test_each_attempt_timeout_is_shortened_to_the_time_left(
     api: responses.RequestsMock, client: CronofyClient, clock: FakeClock
 ) -> None:

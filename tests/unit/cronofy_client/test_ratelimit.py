@@ -24,6 +24,7 @@ def max_in_window(stamps: list[float], span: float) -> int:
     return best
 
 
+@pytest.mark.requirement(19)
 def test_thousand_calls_through_one_client_respect_both_windows(
     api: responses.RequestsMock, client_factory: Callable[..., CronofyClient], clock: object
 ) -> None:

@@ -75,6 +75,7 @@ def test_server_errors_are_retried_then_raised_as_unavailable(
     assert len(api.calls) == 4  # first attempt + max_retries=3
 
 
+@pytest.mark.requirement(18)
 def test_backoff_is_exponential_and_capped_with_injected_jitter(
     api: responses.RequestsMock, client_factory: Callable[..., CronofyClient], clock: object
 ) -> None:
@@ -103,6 +104,7 @@ def test_jitter_outside_the_ceiling_is_clamped(
     assert clock.sleeps == [0.5, 1.0]  # type: ignore[attr-defined]
 
 
+@pytest.mark.requirement(18)
 def test_default_jitter_stays_within_zero_and_the_ceiling(
     api: responses.RequestsMock, client_factory: Callable[..., CronofyClient], clock: object
 ) -> None:
@@ -127,6 +129,7 @@ def test_retry_succeeds_after_transient_failures(
     assert len(api.calls) == 3
 
 
+@pytest.mark.requirement(19)
 def test_retry_after_seconds_is_honoured(
     api: responses.RequestsMock, client: CronofyClient, clock: object
 ) -> None:
@@ -136,6 +139,7 @@ def test_retry_after_seconds_is_honoured(
     assert clock.sleeps == [7.0]  # type: ignore[attr-defined]
 
 
+@pytest.mark.requirement(19)
 def test_retry_after_http_date_is_honoured(
     api: responses.RequestsMock, client: CronofyClient, clock: object
 ) -> None:
@@ -146,6 +150,7 @@ def test_retry_after_http_date_is_honoured(
     assert clock.sleeps == [12.0]  # type: ignore[attr-defined]
 
 
+@pytest.mark.requirement(19)
 def test_429_without_retry_after_uses_backoff(
     api: responses.RequestsMock, client: CronofyClient, clock: object
 ) -> None:
@@ -179,6 +184,7 @@ def test_rate_limited_after_exhausting_retries(
 @pytest.mark.parametrize(
     "failure", [requests.ReadTimeout("slow"), requests.ConnectTimeout("no route")]
 )
+@pytest.mark.requirement(20)
 def test_timeouts_are_retried_then_raised_as_unavailable(
     api: responses.RequestsMock, client: CronofyClient, failure: Exception
 ) -> None:
@@ -214,6 +220,7 @@ def test_unsafe_post_is_never_retried(api: responses.RequestsMock, client: Crono
     assert len(api.calls) == 1
 
 
+@pytest.mark.requirement(20)
 def test_every_request_carries_the_configured_timeout(
     api: responses.RequestsMock, client_factory: Callable[..., CronofyClient]
 ) -> None:

@@ -164,11 +164,23 @@ def scenarios(draw):
     return staff, rules, window, now, holidays
 
 
+@pytest.mark.requirement(16)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_offered_starts_match_the_minute_grid_oracle(scenario):
     staff, rules, window, now, holidays = scenario
     assert offered_starts(staff, rules, window, now) == oracle(staff, rules, window, now, holidays)
+
+
+@pytest.mark.requirement(16)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.randoms(use_true_random=False), st.integers(0, 3))
+def test_busy_time_order_and_duplicates_do_not_change_the_offer(scenario, random, copies):
+    staff, rules, window, now, _ = scenario
+    busy = list(staff.busy) + [b for b in staff.busy for _ in range(copies)]
+    random.shuffle(busy)
+    shuffled = StaffAvailability(staff.staff_id, staff.zone, staff.schedule, tuple(busy))
+    assert offered_starts(shuffled, rules, window, now) == offered_starts(staff, rules, window, now)
 
 
 def _berlin_staff(hours, busy=(), holidays=()):
