@@ -216,6 +216,8 @@ class CalendarConnection(EncryptedTokens, Base):
     # Single-flight token refresh on SQLite (PostgreSQL also locks the row).
     refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sync_cursor: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # One calendar -> Bookly sync run at a time (renewed while it writes; expires if it dies).
+    sync_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_notification_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the current grant was stored (created_at stays with the row across reconnects).

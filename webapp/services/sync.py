@@ -10,6 +10,12 @@ nothing and leaves the notifications pending for the next try.
 
 A connection never synced (just connected) or told ``profile_initial_sync_required`` runs
 even without a pending change, which closes the gap before its channel existed.
+
+Runs of one connection never overlap (two would each create a block for the same new
+period): a run holds a lease on the connection row, renewed with every Bookly write. A run
+that finds the lease held leaves at once; the holder looks for pending notifications after
+letting go and runs again for them, so none is left behind. A lease of a killed worker
+expires after ``LEASE`` and the beat sweep takes the work up.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -37,6 +44,9 @@ DEFAULT_HORIZON_DAYS = 200
 
 Period = tuple[datetime, datetime]
 
+LEASE = timedelta(minutes=2)  # longer than one read (<= 60 s with retries) or one Bookly write
+MAX_ROUNDS = 5  # runs one call makes for notifications that arrived meanwhile; then the sweep
+
 
 @dataclass(frozen=True, slots=True)
 class SyncRun:
@@ -47,9 +57,22 @@ class SyncRun:
     moved: int = 0
     deleted: int = 0
     failed: str | None = None  # plain words when the run stopped early; retried later
+    skipped: bool = False  # another run of this connection held the lease
+
+    def then(self, later: SyncRun) -> SyncRun:
+        """This run followed by ``later`` (one call may run several rounds)."""
+        return SyncRun(
+            read=self.read or later.read,
+            created=self.created + later.created,
+            moved=self.moved + later.moved,
+            deleted=self.deleted + later.deleted,
+            failed=later.failed,
+            skipped=later.skipped,
+        )
 
 
 NOTHING = SyncRun(read=False)
+HELD = SyncRun(read=False, skipped=True)
 
 
 def connections_to_sync() -> list[int]:
@@ -71,7 +94,82 @@ def sync_connection(
     availability_cache: AvailabilityCache | None = None,
     force: bool = False,
 ) -> SyncRun:
-    """Mirror the connection's busy time into Bookly; commits once per Bookly write."""
+    """Mirror the connection's busy time into Bookly, one run at a time per connection."""
+    if db.session.get(CalendarConnection, connection_id) is None:
+        return NOTHING  # disconnected since the notification came
+    done: SyncRun | None = None
+    for _ in range(MAX_ROUNDS):
+        if not _take_lease(connection_id):
+            log.info("connection id=%s is being synced by another run; it takes these "
+                     "notifications too", connection_id)  # fmt: skip
+            return done.then(HELD) if done else HELD
+        try:
+            run = _sync_once(cronofy, bookly, connection_id, horizon_days=horizon_days,
+                             availability_cache=availability_cache, force=force)  # fmt: skip
+        finally:
+            _release_lease(connection_id)
+        done = done.then(run) if done else run
+        force = False
+        # Notifications stored while this run read or wrote (their own kicks found the lease
+        # held and left them to us) get a run of their own now.
+        if run.failed is not None or not run.read or not _pending_ids(connection_id):
+            break
+    return done or NOTHING
+
+
+def _take_lease(connection_id: int) -> bool:
+    """Compare-and-set the connection's sync lease; False when another run holds it."""
+    now = utcnow()
+    try:
+        result = db.session.execute(
+            sa.update(CalendarConnection)
+            .where(
+                CalendarConnection.id == connection_id,
+                sa.or_(
+                    CalendarConnection.sync_lease_until.is_(None),
+                    CalendarConnection.sync_lease_until < now,
+                ),
+            )
+            .values(sync_lease_until=now + LEASE)
+        )
+        db.session.commit()
+    except sa.exc.OperationalError as exc:  # SQLite: another writer kept the file locked
+        db.session.rollback()
+        if "database is locked" not in str(exc.orig):
+            raise
+        return False
+    return cast("sa.CursorResult[Any]", result).rowcount == 1
+
+
+def _renew_lease(connection_id: int) -> None:
+    """Keep the lease while writing (joins the caller's transaction)."""
+    db.session.execute(
+        sa.update(CalendarConnection)
+        .where(CalendarConnection.id == connection_id)
+        .values(sync_lease_until=utcnow() + LEASE)
+    )
+
+
+def _release_lease(connection_id: int) -> None:
+    db.session.rollback()  # whatever a failed write left open
+    db.session.execute(
+        sa.update(CalendarConnection)
+        .where(CalendarConnection.id == connection_id)
+        .values(sync_lease_until=None)
+    )
+    db.session.commit()
+
+
+def _sync_once(
+    cronofy: CronofyClient,
+    bookly: BooklyGateway,
+    connection_id: int,
+    *,
+    horizon_days: int,
+    availability_cache: AvailabilityCache | None,
+    force: bool,
+) -> SyncRun:
+    """One run under the lease: read free/busy once, then make Bookly's blocks match it."""
     connection = db.session.get(CalendarConnection, connection_id)
     target = target_of(connection)
     if connection is None or target is None:
@@ -180,12 +278,14 @@ def _apply(
         for row, (start, end) in pairs:
             bookly.move_busy_block(row.bookly_appointment_id or 0, start, end)
             row.starts_at, row.ends_at = start, end
+            _renew_lease(connection_id)
             db.session.commit()
             moved += 1
         for row in gone:
             if row.bookly_appointment_id is not None:
                 bookly.delete_busy_block(row.bookly_appointment_id)
             db.session.delete(row)
+            _renew_lease(connection_id)
             db.session.commit()
             deleted += 1
         for start, end in new[moved:]:
@@ -198,6 +298,7 @@ def _apply(
                     bookly_appointment_id=block.id,
                 )
             )
+            _renew_lease(connection_id)
             db.session.commit()
             created += 1
     except BooklyError as exc:
