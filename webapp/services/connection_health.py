@@ -96,6 +96,14 @@ def mark_needs_reconnect(conn: sa.Connection, connection_id: int, reason: Status
 
 def email_instructor(connection_id: int, reason: StatusReason) -> None:
     """Tell the instructor by e-mail (after the status change was committed); never raises."""
+    if not send_reconnect_notice(connection_id, reason):
+        log.error("the reconnect notice for connection id=%s was not sent", connection_id)
+
+
+def send_reconnect_notice(connection_id: int, reason: StatusReason) -> bool:
+    """E-mail the instructor that the calendar must be reconnected; False when the mail
+    server refused or could not be reached (the caller may retry). True when there is no
+    one to tell any more (disconnected or erased since)."""
     from webapp.extensions import db
 
     email = db.session.scalar(
@@ -104,7 +112,7 @@ def email_instructor(connection_id: int, reason: StatusReason) -> None:
         .where(CalendarConnection.id == connection_id)
     )
     if email is None:
-        return
+        return True
     base = current_app.config["PUBLIC_BASE_URL"]
     body = (
         f"{_BODIES[reason]}\n\n"
@@ -116,6 +124,8 @@ def email_instructor(connection_id: int, reason: StatusReason) -> None:
         get_clients().mailer.send(OutgoingMail(to=email, subject=_SUBJECT, body=body))
     except MailError:
         log.exception("could not e-mail the reconnect notice for connection id=%s", connection_id)
+        return False
+    return True
 
 
 def notice_for(connection: CalendarConnection | None) -> Notice | None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -30,11 +31,9 @@ from webapp.extensions import db
 from webapp.models import CalendarConnection, ConnectionStatus, InboundNotification
 from webapp.security import token_digest
 from webapp.services.availability.cache import AvailabilityCache
-from webapp.services.connection_health import (
-    StatusReason,
-    email_instructor,
-    mark_needs_reconnect,
-)
+from webapp.services.connection_health import StatusReason, mark_needs_reconnect
+from webapp.services.disconnection import schedule_cleanup
+from webapp.services.revocation import queue_reconnect_notice
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +92,13 @@ def receive_push(
         newly_disconnected = mark_needs_reconnect(
             db.session.connection(), connection.id, StatusReason.PROFILE_DISCONNECTED
         )
+        if newly_disconnected:  # sent by the worker: Cronofy gives the ack only 5 s
+            queue_reconnect_notice(connection.id, StatusReason.PROFILE_DISCONNECTED)
     db.session.commit()
     if availability_cache is not None:
         availability_cache.drop([connection.user_id])
     if newly_disconnected:
-        email_instructor(connection.id, StatusReason.PROFILE_DISCONNECTED)
+        schedule_cleanup(timedelta(0))
     if queue_sync is not None and kind in SYNC_TYPES:
         queue_sync(connection.id)
     log.info("push %s accepted for connection id=%s", kind, connection.id)

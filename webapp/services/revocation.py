@@ -1,4 +1,5 @@
-"""Background clean-up after a disconnect: revoke at Cronofy, delete Bookly block rows.
+"""Background work when a connection ends: revoke at Cronofy, delete Bookly block rows, and
+tell the instructor their calendar was disconnected (never inside the webhook request).
 
 When Cronofy or Bookly cannot be reached during a disconnect, what is still needed to finish
 is kept as an ``OutboxJob``: the refresh token only as its Fernet CIPHERTEXT (or the ``sub``),
@@ -23,12 +24,14 @@ from webapp.extensions import db
 from webapp.models import OutboxJob, OutboxStatus
 from webapp.security import TokenDecryptError
 from webapp.services import audit, outbox
+from webapp.services.connection_health import StatusReason, send_reconnect_notice
 
 log = logging.getLogger(__name__)
 
 REVOKE_JOB = "cronofy.revoke"
 DELETE_BLOCKS_JOB = "bookly.delete_blocks"
-JOB_KINDS = (REVOKE_JOB, DELETE_BLOCKS_JOB)
+NOTICE_JOB = "mail.reconnect_notice"
+JOB_KINDS = (REVOKE_JOB, DELETE_BLOCKS_JOB, NOTICE_JOB)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=6)
 MAX_ATTEMPTS = 12
@@ -66,6 +69,15 @@ def queue_revocation(
 def queue_block_deletion(appointment_ids: list[int]) -> OutboxJob:
     """Add a job deleting our Bookly block rows to the session; the caller commits."""
     return _queue(DELETE_BLOCKS_JOB, {"appointment_ids": sorted(appointment_ids)})
+
+
+def queue_reconnect_notice(connection_id: int, reason: StatusReason) -> OutboxJob:
+    """Add the job e-mailing the instructor to reconnect, due at once; the caller commits
+    (in the transaction that marked the connection, so the notice is neither lost nor sent
+    for a change that did not happen)."""
+    job = _queue(NOTICE_JOB, {"connection_id": connection_id, "reason": reason.value})
+    job.next_attempt_at = utcnow()
+    return job
 
 
 def _queue(kind: str, payload: dict[str, Any]) -> OutboxJob:
@@ -131,7 +143,11 @@ def process_due_jobs(cronofy: CronofyClient, *, now: datetime | None = None) -> 
             job.attempts += 1
             job.next_attempt_at = moment + backoff(job.attempts)
             job.locked_until = None
-            job.last_error = "Cronofy or Bookly unavailable"
+            job.last_error = (
+                "the e-mail could not be sent"
+                if job.kind == NOTICE_JOB
+                else "Cronofy or Bookly unavailable"
+            )
             retried += 1
         db.session.commit()
     return JobRun(done=done, retried=retried, dead=dead)
@@ -139,6 +155,8 @@ def process_due_jobs(cronofy: CronofyClient, *, now: datetime | None = None) -> 
 
 def _run(cronofy: CronofyClient, job: OutboxJob) -> bool:
     payload = dict(job.payload or {})
+    if job.kind == NOTICE_JOB:
+        return send_reconnect_notice(int(payload["connection_id"]), StatusReason(payload["reason"]))
     if job.kind == REVOKE_JOB:
         return revoke_now(
             cronofy,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +14,11 @@ from flask.testing import FlaskClient
 from cronofy_client import HMAC_HEADER, sign_body
 from tests.integration.connect.conftest import Wiring, connect, the_connection
 from tests.webapp_fixtures import People
+from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import ConnectionStatus, InboundNotification
-from webapp.services import connections
+from webapp.mail import MailError
+from webapp.models import ConnectionStatus, InboundNotification, OutboxJob, OutboxStatus
+from webapp.services import connections, revocation
 
 
 @pytest.fixture
@@ -200,3 +203,42 @@ def test_the_push_limit_is_per_channel_not_per_sender_address(app: Flask) -> Non
     one = [client.post("/webhooks/cronofy/one", data=b"{}").status_code for _ in range(1201)]
     assert one[:1200].count(429) == 0
     assert one[1200] == 429
+
+
+def test_profile_disconnected_is_acknowledged_without_waiting_for_the_mail_server(
+    app: Flask,
+    hook: dict[str, Any],
+    wiring: Wiring,
+    people: People,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The notice is an outbox job: a mail server that is down neither delays nor fails the
+    ack, and the notice goes out once it is back, exactly once."""
+    sent = wiring.mailer.send
+
+    def down(message: Any) -> None:
+        raise MailError("connection refused")
+
+    monkeypatch.setattr(wiring.mailer, "send", down)
+    body = _body("profile_disconnected", hook["channel_id"])
+    answer = _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret)
+    assert answer.status_code == 202
+    stored = the_connection(app, people.instructor_id)
+    assert stored is not None
+    assert stored.status is ConnectionStatus.NEEDS_RECONNECT
+    assert wiring.mailer.outbox == []
+    with app.app_context():
+        job = db.session.scalars(
+            sa.select(OutboxJob).where(OutboxJob.kind == revocation.NOTICE_JOB)
+        ).one()
+        assert (job.status, job.attempts) == (OutboxStatus.PENDING, 1)
+        assert job.last_error == "the e-mail could not be sent"
+        assert "@" not in json.dumps(job.payload)  # ids only, never the address
+
+    monkeypatch.setattr(wiring.mailer, "send", sent)
+    later = utcnow() + timedelta(hours=1)
+    with app.app_context():
+        assert revocation.process_due_jobs(wiring.cronofy, now=later).done == 1
+        assert revocation.process_due_jobs(wiring.cronofy, now=later).done == 0
+    [notice] = wiring.mailer.outbox
+    assert notice.to == people.instructor_email
