@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from cronofy_sandbox.delivery import Callback, Deliverer
 from cronofy_sandbox.errors import FieldErrors, not_found, unauthorized
 from cronofy_sandbox.gatekeeper import is_api_key
 from cronofy_sandbox.invites import build_ics
@@ -229,4 +230,38 @@ def status() -> ResponseReturnValue:
     )
     if row is None:
         raise not_found()
-    return jsonify({**_shape(row), "replies": []})
+    replies = (
+        [] if row["status"] == "pending" else [{"email": row["email"], "status": row["status"]}]
+    )
+    return jsonify({**_shape(row), "replies": replies})
+
+
+REPLY_STATUSES = ("accepted", "tentative", "declined")
+
+
+def reply(store: Store, deliverer: Deliverer, invite_id: str, email: str, status: str,
+          comment: str | None) -> dict[str, Any] | None:  # fmt: skip
+    """The recipient answered the invite from their calendar: record the status and call the
+    invite's callback_url back (signed), as Cronofy does. None when no such invite."""
+    row = _load(store, invite_id, email)
+    if row is None:
+        return None
+    store.execute(
+        "UPDATE smart_invites SET status = ? WHERE smart_invite_id = ? AND email = ?",
+        (status, invite_id, email),
+    )
+    answer: dict[str, Any] = {"email": email, "status": status}
+    if comment:
+        answer["comment"] = comment
+    if row["callback_url"]:
+        payload = {
+            "notification": {"type": "smart_invite"},
+            "smart_invite": {
+                "smart_invite_id": invite_id,
+                "callback_url": row["callback_url"],
+                "recipient": answer,
+                "reply": answer,
+            },
+        }
+        deliverer.send(Callback("smart_invite", row["callback_url"], payload))
+    return _load(store, invite_id, email)

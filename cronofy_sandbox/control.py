@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from cronofy_sandbox import (
+    api_smart_invites,
     control_people,
     directory,
     external_changes,
@@ -257,3 +258,26 @@ def deliveries() -> ResponseReturnValue:
     """Outbound callbacks and their outcome."""
     rows = get_sandbox().store.query("SELECT * FROM deliveries ORDER BY id")
     return jsonify({"deliveries": [dict(row) for row in rows]})
+
+
+@bp.post("/smart_invites/reply")
+def smart_invite_reply() -> ResponseReturnValue:
+    """The recipient replies from their calendar:
+    {"smart_invite_id", "email", "status": accepted|tentative|declined, "comment"?}."""
+    body = _body()
+    fields = {name: body.get(name) for name in ("smart_invite_id", "email", "status")}
+    for name, value in fields.items():
+        if not isinstance(value, str) or not value:
+            raise invalid(name, "required", f"{name} must be a non-empty string")
+    if fields["status"] not in api_smart_invites.REPLY_STATUSES:
+        raise invalid("status", "invalid", "status must be accepted, tentative or declined")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise invalid("comment", "invalid", "comment must be a string")
+    sandbox = get_sandbox()
+    row = api_smart_invites.reply(sandbox.store, sandbox.deliverer, str(fields["smart_invite_id"]),
+                                  str(fields["email"]), str(fields["status"]), comment)  # fmt: skip
+    if row is None:
+        raise ApiError(404, {"error": "unknown smart invite or recipient"})
+    return jsonify({"smart_invite_id": row["smart_invite_id"], "email": row["email"],
+                    "status": row["status"]})  # fmt: skip

@@ -150,6 +150,16 @@ class SandboxControl:
         query = f"?recipient={recipient}" if recipient else ""
         return list(self._call("GET", f"/mailbox{query}")["messages"])
 
+    def reply_to_smart_invite(
+        self, smart_invite_id: str, email: str, status: str, comment: str | None = None
+    ) -> dict[str, Any]:
+        """The recipient accepts, tentatively accepts or declines (Cronofy calls back)."""
+        body: dict[str, Any] = {"smart_invite_id": smart_invite_id, "email": email,
+                                "status": status}  # fmt: skip
+        if comment is not None:
+            body["comment"] = comment
+        return dict(self._call("POST", "/smart_invites/reply", body))
+
     def deliveries(self) -> list[dict[str, Any]]:
         """Outbound callbacks and their outcomes."""
         return list(self._call("GET", "/deliveries")["deliveries"])

@@ -352,6 +352,9 @@ class Booking(Base):
     schedule_only: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     cronofy_event_id: Mapped[str | None] = mapped_column(sa.String(100))
     smart_invite_id: Mapped[str | None] = mapped_column(sa.String(100))
+    # The customer's answer to the Smart Invite (accepted, tentative, declined), from Cronofy.
+    customer_reply: Mapped[str | None] = mapped_column(sa.String(16))
+    customer_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     idempotency_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
     # SHA-256 of the request that used the key: same key + other body -> 422.
     request_fingerprint: Mapped[str] = mapped_column(sa.String(64))

@@ -1,4 +1,5 @@
-"""Cronofy push receiver: POST /webhooks/cronofy/<token> (CSRF-exempt; the HMAC replaces it)."""
+"""Cronofy's callbacks (CSRF-exempt; the HMAC replaces it): push notifications at
+POST /webhooks/cronofy/<token>, Smart Invite replies at POST /webhooks/cronofy/smart-invites."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from cronofy_client import HMAC_HEADER
 from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.extensions import csrf, limiter, push_channel_key
+from webapp.services.bookings.invite_replies import ReplyOutcome, receive_reply
 from webapp.services.push_inbox import PushOutcome, receive_push
 from webapp.tasks import kick_calendar_sync
 
@@ -46,3 +48,27 @@ def cronofy_push(token: str) -> ResponseReturnValue:
         queue_sync=kick_calendar_sync,
     )
     return Response(b"", status=_STATUS[outcome])
+
+
+_REPLY_STATUS = {
+    ReplyOutcome.RECORDED: 202,
+    ReplyOutcome.IGNORED: 202,
+    ReplyOutcome.REJECTED: 401,
+    ReplyOutcome.MALFORMED: 400,
+}
+
+
+@bp.post("/webhooks/cronofy/smart-invites")
+def smart_invite_reply() -> ResponseReturnValue:
+    """A customer answered a booking's Smart Invite: verify, record, answer fast."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        abort(413)
+    raw_body = request.get_data(cache=False)
+    if len(raw_body) > MAX_BODY_BYTES:
+        abort(413)
+    outcome = receive_reply(
+        get_clients().cronofy_in_request,
+        raw_body=raw_body,
+        signature=request.headers.get(HMAC_HEADER),
+    )
+    return Response(b"", status=_REPLY_STATUS[outcome])

@@ -1,4 +1,4 @@
-"""§8 item 22: every POST route needs a CSRF token, except the two Cronofy webhook receivers
+"""§8 item 22: every POST route needs a CSRF token, except the Cronofy webhook receivers
 and the JSON API (/api/v1/), which authenticates with a bearer API key only, never with the
 session cookie, so a forged cross-site request carries no credential (tested below).
 
@@ -31,7 +31,13 @@ from webapp.models import ServiceAccountAuthorization
 
 pytestmark = pytest.mark.requirement(22)
 
-WEBHOOK_RULES = frozenset({"/webhooks/cronofy/<token>", "/webhooks/cronofy/enterprise/<token>"})
+WEBHOOK_RULES = frozenset(
+    {
+        "/webhooks/cronofy/<token>",
+        "/webhooks/cronofy/enterprise/<token>",
+        "/webhooks/cronofy/smart-invites",
+    }
+)
 API_PREFIX = "/api/v1/"
 CSRF_MESSAGE = "did not come from this site"
 DUMMY_TOKEN = "x" * 43
