@@ -144,6 +144,7 @@ def _last_synced(app: Flask) -> bool:
         return bool(db.session.scalar(sa.select(CalendarConnection.last_synced_at)))
 
 
+@pytest.mark.requirement(3)
 def test_the_same_signed_notification_three_times_and_later_changes_bookly_once(
     app: Flask,
     served: str,

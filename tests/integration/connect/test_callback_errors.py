@@ -46,11 +46,13 @@ def test_denied_consent_shows_you_cancelled(
     _assert_refused(app, wiring, response, "You cancelled")
 
 
+@pytest.mark.requirement(6)
 def test_missing_state_is_refused(app: Flask, instructor: FlaskClient, wiring: Wiring) -> None:
     response = instructor.get("/connect/callback?code=abc")
     _assert_refused(app, wiring, response, "had no state")
 
 
+@pytest.mark.requirement(6)
 def test_unknown_state_is_refused(app: Flask, instructor: FlaskClient, wiring: Wiring) -> None:
     url = start_connect(instructor, "read_write")
     callback = consent(url)
@@ -64,6 +66,7 @@ def test_missing_code_is_refused(app: Flask, instructor: FlaskClient, wiring: Wi
     _assert_refused(app, wiring, response, "had no code")
 
 
+@pytest.mark.requirement(6)
 def test_expired_state_is_refused(app: Flask, instructor: FlaskClient, wiring: Wiring) -> None:
     url = start_connect(instructor, "read_write")
     callback = consent(url)
@@ -75,6 +78,7 @@ def test_expired_state_is_refused(app: Flask, instructor: FlaskClient, wiring: W
     _assert_refused(app, wiring, response, "expired after 10 minutes")
 
 
+@pytest.mark.requirement(6)
 def test_reused_state_is_refused(
     app: Flask, instructor: FlaskClient, wiring: Wiring, people: People
 ) -> None:
@@ -89,6 +93,7 @@ def test_reused_state_is_refused(
     _assert_refused(app, wiring, response, "already used")
 
 
+@pytest.mark.requirement(6)
 def test_state_of_another_user_is_refused(
     app: Flask, instructor: FlaskClient, wiring: Wiring, people: People
 ) -> None:
@@ -109,6 +114,7 @@ def test_state_of_another_user_is_refused(
     assert instructor.get(callback).status_code == 302
 
 
+@pytest.mark.requirement(7)
 def test_state_from_another_data_center_is_refused(
     app: Flask, instructor: FlaskClient, wiring: Wiring
 ) -> None:

@@ -98,6 +98,7 @@ def test_granted_mode_differs_from_requested_mode(
     assert conn.access_mode is AccessMode.FREE_BUSY
 
 
+@pytest.mark.requirement(6)
 def test_next_parameter_is_never_honoured(instructor: FlaskClient) -> None:
     url = start_connect(instructor, "read_write")
     callback = local_path(consent(url)) + "&next=https://evil.example/"
@@ -164,6 +165,7 @@ def test_connect_without_csrf_token_is_rejected(app: Flask, instructor: FlaskCli
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OAuthState)) == 0
 
 
+@pytest.mark.requirement(7)
 def test_state_is_stored_only_as_a_digest_bound_to_user_and_data_center(
     app: Flask, instructor: FlaskClient, people: People
 ) -> None:

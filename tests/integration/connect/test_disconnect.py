@@ -71,6 +71,7 @@ def test_confirmation_page_explains_the_consequences(
         assert text in page
 
 
+@pytest.mark.requirement(11)
 def test_disconnect_closes_the_channel_revokes_with_the_refresh_token_and_deletes(
     app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
 ) -> None:
@@ -93,6 +94,7 @@ def test_disconnect_closes_the_channel_revokes_with_the_refresh_token_and_delete
     assert "Your calendar is disconnected." in page
 
 
+@pytest.mark.requirement(11)
 def test_failed_revoke_is_retried_in_the_background_until_it_succeeds(
     app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
 ) -> None:

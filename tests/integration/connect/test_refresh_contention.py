@@ -69,6 +69,7 @@ class PoolWatch:
         return max(self.samples)
 
 
+@pytest.mark.requirement(9)
 def test_twenty_refreshes_with_a_five_second_token_endpoint_make_one_call_and_keep_the_pool(
     app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
 ) -> None:

@@ -50,6 +50,7 @@ def _tokens(app: Flask, conn_id: int) -> tuple[str, str]:
         )
 
 
+@pytest.mark.requirement(9)
 def test_twenty_concurrent_callers_cause_exactly_one_refresh(
     app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
 ) -> None:
@@ -109,6 +110,7 @@ def test_a_fresh_token_is_used_without_refreshing(
     assert token_calls(wiring.sandbox) == 0
 
 
+@pytest.mark.requirement(10)
 def test_invalid_grant_needs_reconnect_mails_once_and_stops_refreshing(
     app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
 ) -> None:
@@ -138,6 +140,7 @@ def test_invalid_grant_needs_reconnect_mails_once_and_stops_refreshing(
     assert token_calls(wiring.sandbox) == 1
 
 
+@pytest.mark.requirement(8)
 def test_raw_database_never_holds_a_plaintext_token(
     app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
 ) -> None:

@@ -57,6 +57,7 @@ def _inbox(app: Flask) -> list[InboundNotification]:
 
 
 @pytest.mark.parametrize("secret", [None, "CRN_wrong_secret"])
+@pytest.mark.requirement(1)
 def test_bad_signature_is_401_and_writes_nothing(
     app: Flask, hook: dict[str, Any], secret: str | None
 ) -> None:
@@ -77,6 +78,7 @@ def test_verification_is_acknowledged(app: Flask, hook: dict[str, Any], wiring: 
     assert row.processed_at is not None
 
 
+@pytest.mark.requirement(3)
 def test_change_is_stored_once_for_the_sync_engine(
     app: Flask, hook: dict[str, Any], wiring: Wiring, people: People
 ) -> None:
@@ -93,6 +95,7 @@ def test_change_is_stored_once_for_the_sync_engine(
     assert conn.last_notification_at is not None
 
 
+@pytest.mark.requirement(2)
 def test_rotated_secret_header_is_accepted(
     app: Flask, hook: dict[str, Any], wiring: Wiring
 ) -> None:
@@ -102,6 +105,7 @@ def test_rotated_secret_header_is_accepted(
     assert response.status_code == 202
 
 
+@pytest.mark.requirement(5)
 def test_unknown_path_token_is_acknowledged_without_work(
     app: Flask, hook: dict[str, Any], wiring: Wiring
 ) -> None:
@@ -113,6 +117,7 @@ def test_unknown_path_token_is_acknowledged_without_work(
     assert _inbox(app) == []
 
 
+@pytest.mark.requirement(5)
 def test_channel_that_does_not_match_the_url_is_ignored(
     app: Flask, hook: dict[str, Any], wiring: Wiring
 ) -> None:
@@ -124,6 +129,7 @@ def test_channel_that_does_not_match_the_url_is_ignored(
     assert _inbox(app) == []
 
 
+@pytest.mark.requirement(5)
 def test_unknown_type_is_acknowledged(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
     body = _body("brand_new_type", hook["channel_id"])
     assert (
@@ -135,6 +141,7 @@ def test_unknown_type_is_acknowledged(app: Flask, hook: dict[str, Any], wiring: 
     assert row.processed_at is not None
 
 
+@pytest.mark.requirement(5)
 def test_oversized_body_is_413(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
     body = b"{" + b" " * 70_000 + b"}"
     assert (

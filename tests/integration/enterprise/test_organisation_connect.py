@@ -219,6 +219,7 @@ def test_missing_state_is_refused(
     assert token_calls(sandbox) == 0
 
 
+@pytest.mark.requirement(7)
 def test_code_for_another_data_center_is_refused(
     app: Flask, admin_client: FlaskClient, sandbox: RunningSandbox
 ) -> None:

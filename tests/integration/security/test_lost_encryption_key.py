@@ -28,6 +28,8 @@ from webapp.extensions import db
 from webapp.models import CalendarConnection, ConnectionStatus, ServiceAccount
 from webapp.services import connections
 
+pytestmark = pytest.mark.requirement(8)
+
 BANNER = "Your calendar connection needs attention"
 
 

@@ -71,6 +71,7 @@ def _raw_rows(app: Flask) -> str:
         return repr(rows)
 
 
+@pytest.mark.requirement(8)
 def test_key_rotation_lets_the_old_key_go(app: Flask, make_app: MakeApp, people: People) -> None:
     old_key = app.config["TOKEN_ENCRYPTION_KEYS"][0]
     _store_tokens(app, people)
@@ -92,6 +93,7 @@ def test_key_rotation_lets_the_old_key_go(app: Flask, make_app: MakeApp, people:
     assert ACCESS not in _raw_rows(only_new)
 
 
+@pytest.mark.requirement(8)
 def test_rotation_without_the_old_key_reports_unreadable_tokens(
     app: Flask, make_app: MakeApp, people: People
 ) -> None:

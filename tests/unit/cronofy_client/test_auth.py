@@ -136,6 +136,7 @@ def test_enterprise_connect_url(client: CronofyClient) -> None:
         ("sg", "https://api-sg.cronofy.com", "https://app-sg.cronofy.com"),
     ],
 )
+@pytest.mark.requirement(7)
 def test_data_center_hosts(
     api: responses.RequestsMock,
     client_factory: Callable[..., CronofyClient],
