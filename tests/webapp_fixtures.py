@@ -60,6 +60,18 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
+@pytest.fixture
+def idle_broker_url(redis_url: str) -> Iterator[str]:
+    """A Celery broker no worker listens to (a spare Redis database, emptied afterwards):
+    the app runs as in production, where a request only queues work, and the test runs the
+    jobs itself when it wants them done."""
+    import redis
+
+    url = redis_url.rsplit("/", 1)[0] + "/14"
+    yield url
+    redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5).flushdb()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now (for a server in a test)."""
     with socket.socket() as probe:

@@ -1,10 +1,12 @@
 """Disconnecting a calendar: channels closed, grant revoked, tokens and our data deleted.
 
-Order (reliability §1.3): close the push channel, revoke with the REFRESH token, delete the
-tokens, the busy blocks we created (our rows and Bookly's block rows) and the inbox rows, audit.
-The connection row is deleted at once, so the person sees "not connected" immediately; what
-could not be finished (Cronofy or Bookly down) is retried in the background from an outbox job
-that holds only ciphertext or ids.
+The request does only what our own database can do, in one transaction: delete the tokens,
+the busy-block mapping and the inbox rows, delete the connection row (the person sees "not
+connected" at once), audit, and commit the jobs that finish the rest. The worker then closes
+the push channel (best effort: revoking the grant ends it anyway), revokes the grant with the
+REFRESH token (reliability §1.3) and deletes the busy blocks we put into Bookly, retrying
+with backoff while Cronofy or Bookly is down. The jobs hold only ciphertext and ids. In the
+embedded demo (no broker) the worker's part runs at once, inside the request.
 """
 
 from __future__ import annotations
@@ -16,75 +18,88 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from cronofy_client import CronofyClient, CronofyError
 from webapp.extensions import CLEANUP_TASK, db
-from webapp.models import BusyBlock, CalendarConnection, InboundNotification, User
-from webapp.services import audit
-from webapp.services.connection_errors import CalendarConnectionError, NotConnected
-from webapp.services.revocation import (
-    backoff,
-    delete_blocks_now,
-    queue_block_deletion,
-    queue_revocation,
-    revoke_now,
+from webapp.models import (
+    BusyBlock,
+    CalendarConnection,
+    InboundNotification,
+    OutboxJob,
+    OutboxStatus,
+    User,
 )
-from webapp.services.tokens import access_token
+from webapp.services import audit
+from webapp.services.connection_errors import NotConnected
+from webapp.services.revocation import queue_block_deletion, queue_revocation
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class DisconnectResult:
-    """What a disconnect finished at once and what was left to the background job."""
+    """What was finished by the time the request answered (all of it in the demo)."""
 
     revoked: bool
     blocks_deleted: int
     blocks_pending: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    revoke_job: OutboxJob
+    blocks_job: OutboxJob | None
+    blocks: int
+
+
 def disconnect(
-    cronofy: CronofyClient, *, connection_id: int, actor: User | None, reason: str
+    *, connection_id: int, actor: User | None, reason: str, commit: bool = True
 ) -> DisconnectResult:
-    """Close channels, revoke with the refresh token (retried in the background on failure),
-    delete tokens + busy blocks we created, delete the row, audit. Commits."""
+    """Delete the connection and our data, audit, and queue the revocation and the Bookly
+    clean-up. ``commit=False`` leaves committing (and starting the worker) to the caller,
+    which disconnects several connections in one transaction."""
+    queued = _remove(connection_id, actor=actor, reason=reason)
+    if not commit:
+        return DisconnectResult(revoked=False, blocks_deleted=0, blocks_pending=queued.blocks)
+    db.session.commit()
+    schedule_cleanup(timedelta(0))
+    result = _result_of(queued)
+    log.info("connection id=%s disconnected (revoked already: %s)", connection_id, result.revoked)
+    return result
+
+
+def _remove(connection_id: int, *, actor: User | None, reason: str) -> _Queued:
     connection = db.session.get(CalendarConnection, connection_id)
     if connection is None:
         raise NotConnected("There is no calendar connection to disconnect.")
-    _close_channel(cronofy, connection)
-    db.session.refresh(connection)  # a refresh while closing may have rotated the tokens
-    sub, refresh_ct = connection.cronofy_sub, connection.refresh_token_encrypted
-    revoked = revoke_now(cronofy, refresh_token_encrypted=refresh_ct, sub=sub)
+    revoke_job = queue_revocation(
+        refresh_token_encrypted=connection.refresh_token_encrypted,
+        sub=connection.cronofy_sub,
+        first_try_now=True,
+        channel_id=connection.channel_id,
+        access_token_encrypted=connection.access_token_encrypted,
+    )
     block_ids = _bookly_block_ids(connection_id)
-    left = delete_blocks_now(block_ids)
+    blocks_job = queue_block_deletion(block_ids, first_try_now=True) if block_ids else None
     owner = db.session.get(User, connection.user_id)
     _delete_rows(connection)
-    if not revoked:
-        queue_revocation(refresh_token_encrypted=refresh_ct, sub=sub)
-    if left:
-        queue_block_deletion(left)
     audit.record(
         "connection.disconnected",
         actor=actor,
         target=owner.email if owner else "",
-        details={"reason": reason, "revoked": revoked, "blocks_pending": len(left)},
+        details={"reason": reason, "blocks": len(block_ids)},
     )
-    db.session.commit()
-    if not revoked or left:
-        schedule_cleanup(backoff(0))
-    log.info("connection id=%s disconnected (revoked now: %s)", connection_id, revoked)
-    return DisconnectResult(revoked, len(block_ids) - len(left), len(left))
+    return _Queued(revoke_job, blocks_job, len(block_ids))
 
 
-def _close_channel(cronofy: CronofyClient, connection: CalendarConnection) -> None:
-    if not connection.channel_id:
-        return
-    channel_id = connection.channel_id
-    try:
-        access = access_token(cronofy, connection.id)
-        cronofy.close_channel(access, channel_id)
-    except (CronofyError, CalendarConnectionError) as exc:
-        # Revoking the grant stops its channels too; the URL token is deleted below anyway.
-        log.info("push channel not closed (%s); revocation covers it", type(exc).__name__)
+def _result_of(queued: _Queued) -> DisconnectResult:
+    """Read back what the worker did already (eager in the demo; usually nothing yet)."""
+    revoke = db.session.get(OutboxJob, queued.revoke_job.id)
+    blocks = db.session.get(OutboxJob, queued.blocks_job.id) if queued.blocks_job else None
+    left = queued.blocks if blocks is not None and blocks.status is not OutboxStatus.DONE else 0
+    return DisconnectResult(
+        revoked=revoke is not None and revoke.status is OutboxStatus.DONE,
+        blocks_deleted=queued.blocks - left,
+        blocks_pending=left,
+    )
 
 
 def _bookly_block_ids(connection_id: int) -> list[int]:
@@ -116,11 +131,11 @@ def schedule_cleanup(delay: timedelta) -> None:
         log.exception("could not schedule the disconnect clean-up; the periodic run will")
 
 
-def disconnect_user(cronofy: CronofyClient, *, user: User, reason: str) -> DisconnectResult:
+def disconnect_user(*, user: User, reason: str) -> DisconnectResult:
     """Disconnect the user's own calendar (NotConnected when there is none)."""
     connection_id = db.session.scalar(
         sa.select(CalendarConnection.id).where(CalendarConnection.user_id == user.id)
     )
     if connection_id is None:
         raise NotConnected("There is no calendar connection to disconnect.")
-    return disconnect(cronofy, connection_id=connection_id, actor=user, reason=reason)
+    return disconnect(connection_id=connection_id, actor=user, reason=reason)

@@ -27,7 +27,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cronofy_client import CronofyClient
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import (
@@ -178,7 +177,7 @@ def pseudonym(user: User) -> str:
     return f"erased-user-{user.id}"
 
 
-def erase_user(cronofy: CronofyClient, user: User, *, confirm_email: str) -> ErasureReport:
+def erase_user(user: User, *, confirm_email: str) -> ErasureReport:
     """Erase an instructor (see the module docstring); ``confirm_email`` must be theirs."""
     if user.is_admin:
         raise ErasureRefused(
@@ -193,8 +192,7 @@ def erase_user(cronofy: CronofyClient, user: User, *, confirm_email: str) -> Era
     )
     disconnected = None
     if connection_id is not None:  # revoke, close the channel, delete tokens, blocks, inbox
-        disconnected = disconnect(cronofy, connection_id=connection_id, actor=user,
-                                  reason="account erased")  # fmt: skip
+        disconnected = disconnect(connection_id=connection_id, actor=user, reason="account erased")
     removed = db.session.execute(
         sa.delete(ServiceAccountAuthorization).where(
             sa.func.lower(ServiceAccountAuthorization.email) == email.lower()

@@ -53,22 +53,34 @@ def backoff(attempts: int) -> timedelta:
 
 
 def queue_revocation(
-    *, refresh_token_encrypted: str | None, sub: str | None, first_try_now: bool = False
+    *,
+    refresh_token_encrypted: str | None,
+    sub: str | None,
+    first_try_now: bool = False,
+    channel_id: str | None = None,
+    access_token_encrypted: str | None = None,
 ) -> OutboxJob:
     """Add a revoke job (ciphertext or sub only) to the session; the caller commits.
 
     ``first_try_now``: nothing was tried yet, so the job is due at once (not after a backoff).
+    With ``channel_id`` (and the access token's ciphertext) the job first closes that push
+    channel, once, best effort: the revocation ends the channel at Cronofy anyway.
     """
     payload: dict[str, Any] = {"refresh_token_encrypted": refresh_token_encrypted, "sub": sub}
+    if channel_id and access_token_encrypted:
+        payload |= {"channel_id": channel_id, "access_token_encrypted": access_token_encrypted}
     job = _queue(REVOKE_JOB, payload)
     if first_try_now:
         job.next_attempt_at = utcnow()
     return job
 
 
-def queue_block_deletion(appointment_ids: list[int]) -> OutboxJob:
+def queue_block_deletion(appointment_ids: list[int], *, first_try_now: bool = False) -> OutboxJob:
     """Add a job deleting our Bookly block rows to the session; the caller commits."""
-    return _queue(DELETE_BLOCKS_JOB, {"appointment_ids": sorted(appointment_ids)})
+    job = _queue(DELETE_BLOCKS_JOB, {"appointment_ids": sorted(appointment_ids)})
+    if first_try_now:
+        job.next_attempt_at = utcnow()
+    return job
 
 
 def queue_reconnect_notice(connection_id: int, reason: StatusReason) -> OutboxJob:
@@ -106,6 +118,18 @@ def revoke_now(
         log.warning("revoke failed (%s); it will be retried", type(exc).__name__)
         return False
     return True
+
+
+def close_channel(cronofy: CronofyClient, channel_id: str, access_token_encrypted: str) -> None:
+    """Close a push channel with the grant's access token; any failure is only logged (an
+    expired token, Cronofy down): revoking the grant stops its channels, and our receiver
+    ignores a channel whose connection is gone."""
+    from webapp.services.tokens import token_cipher
+
+    try:
+        cronofy.close_channel(token_cipher().decrypt(access_token_encrypted), channel_id)
+    except (TokenDecryptError, CronofyError) as exc:
+        log.info("push channel not closed (%s); the revocation ends it", type(exc).__name__)
 
 
 def delete_blocks_now(appointment_ids: list[int]) -> list[int]:
@@ -158,6 +182,9 @@ def _run(cronofy: CronofyClient, job: OutboxJob) -> bool:
     if job.kind == NOTICE_JOB:
         return send_reconnect_notice(int(payload["connection_id"]), StatusReason(payload["reason"]))
     if job.kind == REVOKE_JOB:
+        if payload.get("channel_id"):
+            close_channel(cronofy, payload.pop("channel_id"), payload.pop("access_token_encrypted"))
+            job.payload = payload  # tried once: never again
         return revoke_now(
             cronofy,
             refresh_token_encrypted=payload.get("refresh_token_encrypted"),

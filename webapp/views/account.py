@@ -112,6 +112,6 @@ def erase_json() -> ResponseReturnValue:
 
 def _erase(confirm_email: str) -> privacy.ErasureReport:
     user = current_account()
-    report = privacy.erase_user(get_clients().cronofy, user, confirm_email=confirm_email)
+    report = privacy.erase_user(user, confirm_email=confirm_email)
     logout_user()
     return report

@@ -251,9 +251,7 @@ def confirm_disconnect() -> ResponseReturnValue:
 def disconnect() -> ResponseReturnValue:
     """Disconnect: the page shows "not connected" at once; clean-up finishes in the background."""
     try:
-        connections.disconnect_user(
-            get_clients().cronofy_in_request, user=current_account(), reason="user"
-        )
+        connections.disconnect_user(user=current_account(), reason="user")
     except connections.NotConnected:
         flash("Your calendar was already disconnected.", "info")
         return redirect(url_for("connect.calendars"), 303)

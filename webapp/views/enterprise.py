@@ -226,9 +226,7 @@ def disconnect() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("enterprise/disconnect.html", status=status)
     try:
-        result = enterprise.disconnect_organisation(
-            get_clients().cronofy_in_request, _cipher(), admin=admin
-        )
+        result = enterprise.disconnect_organisation(admin=admin)
     except enterprise.EnterpriseError as exc:
         flash(str(exc), "error")
         return redirect(url_for("enterprise.disconnect")), 303

@@ -83,7 +83,10 @@ def test_disconnect_closes_the_channel_revokes_with_the_refresh_token_and_delete
     assert paths(wiring.sandbox, "DELETE", "/v1/channels/") == [f"/v1/channels/{conn.channel_id}"]
     assert [body.get("token") for body in wiring.session.revoke_bodies] == [refresh]
     assert the_connection(app, people.instructor_id) is None
-    assert _count(app, BusyBlock) == _count(app, InboundNotification) == _count(app, OutboxJob) == 0
+    assert _count(app, BusyBlock) == _count(app, InboundNotification) == 0
+    with app.app_context():  # the revocation ran as a job (inline here: no broker)
+        [job] = db.session.scalars(sa.select(OutboxJob)).all()
+        assert (job.kind, job.status, job.payload) == ("cronofy.revoke", OutboxStatus.DONE, {})
     with app.app_context():
         actions = db.session.scalars(sa.select(AuditEvent.action)).all()
     assert "connection.disconnected" in actions
@@ -108,6 +111,8 @@ def test_failed_revoke_is_retried_in_the_background_until_it_succeeds(
         job = db.session.scalars(sa.select(OutboxJob)).one()
         assert job.kind == "cronofy.revoke"
         assert job.status is OutboxStatus.PENDING
+        assert job.attempts == 1  # the first try ran at once (inline: no broker) and failed
+        assert set(job.payload) == {"refresh_token_encrypted", "sub"}  # channel closed once
         assert token_cipher().decrypt(job.payload["refresh_token_encrypted"]) == refresh
         assert refresh not in str(job.payload)
         job_id = job.id
@@ -116,7 +121,7 @@ def test_failed_revoke_is_retried_in_the_background_until_it_succeeds(
         job = db.session.get(OutboxJob, job_id)
         assert job is not None
         assert job.status is OutboxStatus.PENDING
-        assert job.attempts == 1
+        assert job.attempts == 2
     wiring.sandbox.control.clear_faults()
     wiring.session.revoke_bodies.clear()
     _run_worker_later(app)

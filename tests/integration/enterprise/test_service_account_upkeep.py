@@ -25,10 +25,12 @@ from webapp.models import (
     AuditEvent,
     CalendarConnection,
     ConnectionStatus,
+    OutboxJob,
+    OutboxStatus,
     ServiceAccount,
     ServiceAccountAuthorization,
 )
-from webapp.services import enterprise
+from webapp.services import enterprise, revocation
 
 
 def _account(app: Flask) -> ServiceAccount:
@@ -163,15 +165,30 @@ def test_disconnect_revokes_the_service_account_and_every_delegated_connection(
         app.extensions["clients"].cronofy.refresh(service_refresh)
 
 
-def test_disconnect_while_cronofy_is_down_changes_nothing(
+def test_disconnect_while_cronofy_is_down_finishes_once_it_is_back(
     app: Flask, admin_client: FlaskClient, sandbox: RunningSandbox
 ) -> None:
     connect_organisation(admin_client)
-    sandbox.control.fail_next(503, count=1, path_prefix="/oauth/token/revoke")
+    service_refresh = app.extensions["token_cipher"].decrypt(
+        _account(app).refresh_token_encrypted or ""
+    )
+    sandbox.control.fail_next(503, count=100, path_prefix="/oauth/token/revoke")
     response = admin_client.post(
         "/enterprise/disconnect",
         data={"csrf_token": page_token(admin_client)},
         follow_redirects=True,
     )
-    assert "nothing was disconnected" in response.get_data(as_text=True)
-    assert _account(app).status is ConnectionStatus.CONNECTED
+    assert "Organisation disconnected" in response.get_data(as_text=True)
+    with app.app_context():  # forgotten here at once; the revocation waits for Cronofy
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceAccount)) == 0
+        job = db.session.scalars(sa.select(OutboxJob)).one()
+        assert (job.kind, job.status) == ("cronofy.revoke", OutboxStatus.PENDING)
+        assert service_refresh not in str(job.payload)  # ciphertext only
+    assert app.extensions["clients"].cronofy.refresh(service_refresh)  # not revoked yet
+
+    sandbox.control.clear_faults()
+    with app.app_context():
+        later = datetime.now(UTC) + timedelta(hours=1)
+        assert revocation.process_due_jobs(get_clients().cronofy, now=later).done == 1
+    with pytest.raises(CronofyInvalidGrant):
+        app.extensions["clients"].cronofy.refresh(service_refresh)

@@ -1,17 +1,20 @@
 """Disconnecting an organisation: revoke the service account and every delegated connection.
 
 Connections instructors made themselves (Individual Connect) are never touched: only rows
-with ``method == enterprise`` are disconnected.
+with ``method == enterprise`` are disconnected. Everything is recorded in one transaction
+(the rows deleted, one revocation job per grant, the audit entry) and the worker does the
+Cronofy and Bookly calls afterwards, retrying while either is down: a failure can no longer
+leave the organisation half disconnected, and the request never waits for Cronofy.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from cronofy_client import CronofyClient, CronofyError, CronofyRateLimited, CronofyUnavailable
 from webapp.extensions import db
 from webapp.models import (
     CalendarConnection,
@@ -20,9 +23,10 @@ from webapp.models import (
     ServiceAccountAuthorization,
     User,
 )
-from webapp.security import TokenCipher, TokenDecryptError
-from webapp.services import audit, connections
-from webapp.services.enterprise.errors import CronofyUnreachable, OrganisationNotConnected
+from webapp.services import audit
+from webapp.services.disconnection import disconnect, schedule_cleanup
+from webapp.services.enterprise.errors import OrganisationNotConnected
+from webapp.services.revocation import queue_revocation
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +40,22 @@ class DisconnectResult:
     individual_kept: int
 
 
-def disconnect_organisation(
-    cronofy: CronofyClient, cipher: TokenCipher, *, admin: User
-) -> DisconnectResult:
-    """Revoke the service account, disconnect each delegated connection, forget the account."""
+def disconnect_organisation(*, admin: User) -> DisconnectResult:
+    """Forget the service account and each delegated connection; queue their revocations."""
     account = db.session.scalar(
         sa.select(ServiceAccount).where(ServiceAccount.organisation_id == admin.organisation_id)
     )
     if account is None:
         raise OrganisationNotConnected("The organisation is not connected.")
-    # First, so a failure changes nothing and the admin can simply try again.
-    _revoke_service_account(cronofy, cipher, account)
+    queue_revocation(
+        refresh_token_encrypted=account.refresh_token_encrypted,
+        sub=account.cronofy_sub,
+        first_try_now=True,
+    )
     connection_ids = _delegated_connection_ids(admin.organisation_id)
     for connection_id in connection_ids:
-        connections.disconnect(
-            cronofy, connection_id=connection_id, actor=admin, reason="organisation disconnected"
-        )
+        disconnect(connection_id=connection_id, actor=admin, reason="organisation disconnected",
+                   commit=False)  # fmt: skip
     removed = db.session.execute(
         sa.delete(ServiceAccountAuthorization).where(
             ServiceAccountAuthorization.service_account_id == account.id
@@ -72,31 +76,9 @@ def disconnect_organisation(
         },
     )
     db.session.commit()
+    schedule_cleanup(timedelta(0))
     log.info("organisation %s disconnected its service account", admin.organisation_id)
     return result
-
-
-def _revoke_service_account(
-    cronofy: CronofyClient, cipher: TokenCipher, account: ServiceAccount
-) -> None:
-    """Revoke with the refresh token (by sub when it cannot be read); 'already gone' is fine."""
-    refresh_token: str | None = None
-    if account.refresh_token_encrypted:
-        try:
-            refresh_token = cipher.decrypt(account.refresh_token_encrypted)
-        except TokenDecryptError:
-            log.warning("service account %s refresh token unreadable; revoking by sub", account.id)
-    try:
-        if refresh_token:
-            cronofy.revoke(refresh_token=refresh_token)
-        elif account.cronofy_sub:
-            cronofy.revoke(sub=account.cronofy_sub)
-    except (CronofyUnavailable, CronofyRateLimited):
-        raise CronofyUnreachable(
-            "Cronofy could not be reached, so nothing was disconnected. Please try again."
-        ) from None
-    except CronofyError as exc:
-        log.warning("service account revoke answered %s; treating it as revoked", exc.status)
 
 
 def _connection_ids(organisation_id: int, method: ConnectMethod) -> list[int]:

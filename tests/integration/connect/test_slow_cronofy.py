@@ -1,0 +1,115 @@
+"""No slow calls inside requests (issue 12): with Cronofy answering after 20 s and the mail
+server hanging, a disconnect and a profile_disconnected push answer at once (as in
+production: a broker, no worker in this process), and the work completes when the worker
+runs after Cronofy recovers."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cronofy_client import HMAC_HEADER, CronofyInvalidGrant, sign_body
+from tests.integration.connect.conftest import PUBLIC_BASE_URL, Wiring, connect, the_connection
+from tests.webapp_fixtures import People, csrf_token
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.models import ConnectionStatus, OutboxJob, OutboxStatus
+from webapp.services import connections, revocation
+from webapp.services.tokens import token_cipher
+
+SLOW_MS = 20_000
+QUICK_ENOUGH = 5.0  # seconds: the request does database work only (Cronofy takes 20 s)
+
+
+@pytest.fixture
+def app_overrides(idle_broker_url: str) -> dict[str, Any]:
+    """Production's shape: tasks go to a broker instead of running inside the request."""
+    return {"PUBLIC_BASE_URL": PUBLIC_BASE_URL, "CONNECT_START_LIMIT": "1000 per minute",
+            "CELERY_BROKER_URL": idle_broker_url}  # fmt: skip
+
+
+def connected(app: Flask, instructor: FlaskClient, people: People) -> tuple[int, str, str]:
+    """Ada connected: her connection id, refresh token and push channel id."""
+    assert connect(instructor, "read_write").status_code == 302
+    conn = the_connection(app, people.instructor_id)
+    assert conn is not None
+    assert conn.channel_id
+    with app.app_context():
+        refresh = token_cipher().decrypt(conn.refresh_token_encrypted or "")
+    return conn.id, refresh, conn.channel_id
+
+
+def run_worker(app: Flask, wiring: Wiring) -> revocation.JobRun:
+    with app.app_context():
+        return revocation.process_due_jobs(wiring.cronofy, now=utcnow() + timedelta(hours=1))
+
+
+def test_disconnect_answers_at_once_and_the_revocation_finishes_later(
+    app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
+) -> None:
+    _, refresh, _ = connected(app, instructor, people)
+    token = csrf_token(instructor, "/calendars/disconnect")
+    wiring.sandbox.control.fail_next(0, 100, latency_ms=SLOW_MS)
+    started = time.monotonic()
+    answer = instructor.post("/calendars/disconnect", data={"csrf_token": token})
+    took = time.monotonic() - started
+    assert answer.status_code == 303
+    assert took < QUICK_ENOUGH
+    assert the_connection(app, people.instructor_id) is None  # "not connected" at once
+    with app.app_context():
+        job = db.session.scalars(sa.select(OutboxJob)).one()
+        assert (job.status, job.attempts) == (OutboxStatus.PENDING, 0)
+
+    wiring.sandbox.control.clear_faults()
+    assert run_worker(app, wiring).done == 1
+    with pytest.raises(CronofyInvalidGrant):
+        wiring.cronofy.refresh(refresh)
+    assert run_worker(app, wiring).done == 0
+
+
+def test_a_profile_disconnected_push_answers_before_the_mail_server_does(
+    app: Flask,
+    instructor: FlaskClient,
+    people: People,
+    wiring: Wiring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connection_id, _, channel_id = connected(app, instructor, people)
+    with app.app_context():
+        access = connections.access_token(wiring.cronofy, connection_id)
+    path = next(
+        "/" + c.callback_url.split("/", 3)[3]
+        for c in wiring.cronofy.list_channels(access)
+        if c.channel_id == channel_id
+    )
+    sent = wiring.mailer.send
+
+    def hanging(message: Any) -> None:
+        time.sleep(SLOW_MS / 1000)
+
+    monkeypatch.setattr(wiring.mailer, "send", hanging)
+    channel = {"channel_id": channel_id, "callback_url": "https://x/y", "filters": {}}
+    body = json.dumps({"notification": {"type": "profile_disconnected"}, "channel": channel})
+    body_bytes = body.encode()
+    headers = {HMAC_HEADER: sign_body(body_bytes, wiring.sandbox.client_secret)}
+    started = time.monotonic()
+    answer = app.test_client().post(path, data=body_bytes, headers=headers,
+                                    content_type="application/json")  # fmt: skip
+    took = time.monotonic() - started
+    assert answer.status_code == 202
+    assert took < QUICK_ENOUGH
+    stored = the_connection(app, people.instructor_id)
+    assert stored is not None
+    assert stored.status is ConnectionStatus.NEEDS_RECONNECT
+
+    monkeypatch.setattr(wiring.mailer, "send", sent)
+    assert run_worker(app, wiring).done == 1
+    [notice] = wiring.mailer.outbox
+    assert notice.to == people.instructor_email
