@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 REVOKE_JOB = "cronofy.revoke"
 DELETE_BLOCKS_JOB = "bookly.delete_blocks"
 NOTICE_JOB = "mail.reconnect_notice"
-JOB_KINDS = (REVOKE_JOB, DELETE_BLOCKS_JOB, NOTICE_JOB)
+# Enterprise Connect: a callback's code, exchanged by the worker (enterprise/callbacks.py).
+EXCHANGE_JOB = "enterprise.exchange_code"
+JOB_KINDS = (REVOKE_JOB, DELETE_BLOCKS_JOB, NOTICE_JOB, EXCHANGE_JOB)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=6)
 MAX_ATTEMPTS = 12
@@ -179,6 +181,10 @@ def process_due_jobs(cronofy: CronofyClient, *, now: datetime | None = None) -> 
 
 def _run(cronofy: CronofyClient, job: OutboxJob) -> bool:
     payload = dict(job.payload or {})
+    if job.kind == EXCHANGE_JOB:
+        from webapp.services.enterprise.callbacks import exchange_queued
+
+        return exchange_queued(cronofy, payload)
     if job.kind == NOTICE_JOB:
         return send_reconnect_notice(int(payload["connection_id"]), StatusReason(payload["reason"]))
     if job.kind == REVOKE_JOB:

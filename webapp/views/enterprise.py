@@ -259,7 +259,6 @@ def enterprise_callback(token: str) -> ResponseReturnValue:
             raw_body=request.get_data(cache=True),
             signature=request.headers.get("Cronofy-HMAC-SHA256"),
             webhook_base_url=_base_url(),
-            mailer=get_clients().mailer,
         )
     except enterprise.InvalidSignature:
         log.warning("enterprise callback with a bad signature rejected")

@@ -4,6 +4,7 @@ process, as in production); the revocations finish when the worker runs after re
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,13 +14,15 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cronofy_client import CronofyInvalidGrant
+from cronofy_client import CronofyInvalidGrant, sign_body
 from tests.integration.enterprise.conftest import (
     Tenants,
+    authorization_states,
     authorize,
     connect_organisation,
     page_token,
     wait_settled,
+    wait_until,
 )
 from tests.sandbox_fixtures import RunningSandbox
 from webapp.clients import get_clients
@@ -37,12 +40,66 @@ def app_overrides(idle_broker_url: str) -> dict[str, Any]:
     return {"CELERY_BROKER_URL": idle_broker_url}
 
 
+def exchange_jobs(app: Flask) -> list[OutboxJob]:
+    with app.app_context():
+        jobs = list(db.session.scalars(
+            sa.select(OutboxJob).where(OutboxJob.kind == revocation.EXCHANGE_JOB)
+        ))  # fmt: skip
+        for job in jobs:
+            db.session.expunge(job)
+        return jobs
+
+
+def run_worker(app: Flask) -> revocation.JobRun:
+    with app.app_context():
+        later = datetime.now(UTC) + timedelta(hours=1)
+        return revocation.process_due_jobs(get_clients().cronofy, now=later)
+
+
+def test_an_enterprise_callback_is_claimed_answered_and_exchanged_by_the_worker_once(
+    app: Flask, admin_client: FlaskClient, sandbox: RunningSandbox, served: str, tenants: Tenants
+) -> None:
+    connect_organisation(admin_client)
+    sandbox.control.clear_requests()
+    authorize(admin_client, "ada@demo.test")
+    wait_until(lambda: len(exchange_jobs(app)) == 1)
+    [job] = exchange_jobs(app)
+    assert job.status is OutboxStatus.PENDING
+    cipher = app.extensions["token_cipher"]
+    code = cipher.decrypt(job.payload["code_encrypted"])
+    token = cipher.decrypt(job.payload["token_encrypted"])
+    assert code not in json.dumps(job.payload)
+    assert authorization_states(app)["ada@demo.test"][0] == "pending"
+    # The callback was answered without spending the code: no token exchange yet.
+    assert not [r for r in sandbox.control.requests() if r["path"] == "/oauth/token"]
+
+    # Cronofy redelivers the same success: the claim makes it a no-op, not a second exchange.
+    body = json.dumps({"authorization": {"code": code, "state": "x"}}).encode()
+    again = app.test_client().post(
+        f"/webhooks/cronofy/enterprise/{token}",
+        data=body,
+        headers={"Cronofy-HMAC-SHA256": sign_body(body, sandbox.client_secret)},
+    )
+    assert again.json == {"outcome": "ignored"}
+    assert len(exchange_jobs(app)) == 1
+
+    assert run_worker(app).done == 1
+    assert authorization_states(app)["ada@demo.test"] == ("authorized", None)
+    with app.app_context():
+        connection = db.session.scalars(sa.select(CalendarConnection)).one()
+        assert connection.user_id == tenants.instructor_ids["ada@demo.test"]
+    [done] = exchange_jobs(app)
+    assert (done.status, done.payload) == (OutboxStatus.DONE, {})  # code scrubbed
+
+
 def test_organisation_disconnect_answers_at_once_and_revokes_every_grant_later(
     app: Flask, admin_client: FlaskClient, sandbox: RunningSandbox, served: str, tenants: Tenants
 ) -> None:
     connect_organisation(admin_client)
     authorize(admin_client, "ada@demo.test, grace@demo.test")
-    wait_settled(app, 2)
+    wait_until(lambda: len(exchange_jobs(app)) == 2)  # both callbacks claimed and answered
+    run_worker(app)  # the worker exchanges the codes
+    assert set(wait_settled(app, 2).values()) == {("authorized", None)}
     cipher = app.extensions["token_cipher"]
     with app.app_context():
         grants = [cipher.decrypt(c.refresh_token_encrypted or "")
@@ -64,9 +121,7 @@ def test_organisation_disconnect_answers_at_once_and_revokes_every_grant_later(
         assert [j.status for j in jobs] == [OutboxStatus.PENDING] * 3
 
     sandbox.control.clear_faults()
-    with app.app_context():
-        later = datetime.now(UTC) + timedelta(hours=1)
-        assert revocation.process_due_jobs(get_clients().cronofy, now=later).done == 3
+    assert run_worker(app).done == 3
     for refresh in grants:
         with pytest.raises(CronofyInvalidGrant):
             app.extensions["clients"].cronofy.refresh(refresh)

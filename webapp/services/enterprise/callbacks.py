@@ -3,15 +3,24 @@
 Unknown tokens (superseded by a retry, or the organisation disconnected since) are
 acknowledged and ignored after the signature check: Cronofy would otherwise keep redelivering
 something we can never use. Redelivery of a finished authorization is ignored too.
+
+A success is not exchanged inside the webhook request (three Cronofy calls): the request
+checks what our database can tell (the instructor, their own connection), then claims the
+authorization with one outbox job per callback state (a redelivery finds it claimed and is
+ignored, instead of spending the code twice and recording a false invalid_grant) holding the
+code and the path token as ciphertext, and answers. The worker exchanges the code and
+connects the instructor, retrying while Cronofy is unreachable.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from cronofy_client import (
     CronofyClient,
@@ -22,18 +31,21 @@ from cronofy_client import (
     MalformedCallback,
     parse_callback,
 )
+from webapp.clients import get_clients
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.mail import Mailer, MailError, OutgoingMail
 from webapp.models import (
     AuthorizationStatus,
     CalendarConnection,
     ConnectMethod,
+    OutboxJob,
     Role,
     ServiceAccount,
     ServiceAccountAuthorization,
     User,
 )
-from webapp.security import token_digest
+from webapp.security import TokenDecryptError, token_digest
 from webapp.services import audit, connections
 from webapp.services.connection_errors import CalendarConnectionError
 from webapp.services.enterprise.authorizations import callback_url
@@ -42,6 +54,7 @@ from webapp.services.enterprise.errors import (
     InvalidSignature,
     MalformedEnterpriseCallback,
 )
+from webapp.services.revocation import EXCHANGE_JOB
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,7 @@ class CallbackOutcome(StrEnum):
     """What a callback did."""
 
     AUTHORIZED = "authorized"
+    QUEUED = "queued"  # the worker exchanges the code (at once in the demo)
     FAILED = "failed"
     IGNORED = "ignored"
 
@@ -66,9 +80,8 @@ def receive_callback(
     raw_body: bytes,
     signature: str | None,
     webhook_base_url: str,
-    mailer: Mailer,
 ) -> CallbackOutcome:
-    """Verify, match by path token, then connect the instructor or record Cronofy's error.
+    """Verify, match by path token, then queue the connection or record Cronofy's error.
 
     An instructor's own (individual) connection is replaced only when the admin asked for
     exactly that; the instructor is then told by e-mail.
@@ -89,7 +102,71 @@ def receive_callback(
         return CallbackOutcome.IGNORED
     if not result.succeeded or not result.code:
         return _record_failure(row, _cronofy_error(result))
-    return _connect(cronofy, mailer, row, result.code, webhook_base_url, token)
+    if (refused := _refusal(row)) is not None:
+        return _record_failure(row, refused)
+    return _queue_exchange(row, result.code, webhook_base_url, token)
+
+
+def _refusal(row: ServiceAccountAuthorization) -> str | None:
+    """Why this authorization cannot connect anyone (database checks only), or None."""
+    user = _instructor(row)
+    if user is None:
+        return "instructor_gone: the instructor no longer exists here"
+    if _has_own_connection(user) and not row.replace_individual:
+        return CONNECTED_INDIVIDUALLY
+    return None
+
+
+def _queue_exchange(
+    row: ServiceAccountAuthorization, code: str, webhook_base_url: str, token: str
+) -> CallbackOutcome:
+    from webapp.services.disconnection import schedule_cleanup
+    from webapp.services.tokens import token_cipher
+
+    cipher = token_cipher()
+    db.session.add(
+        OutboxJob(
+            kind=EXCHANGE_JOB,
+            dedupe_key=f"{EXCHANGE_JOB}:{row.state_hash}",
+            payload={
+                "authorization_id": row.id,
+                "code_encrypted": cipher.encrypt(code),
+                "token_encrypted": cipher.encrypt(token),
+                "base_url": webhook_base_url,
+            },
+            next_attempt_at=utcnow(),
+        )
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.info("enterprise callback redelivered while its code is exchanged; ignored")
+        return CallbackOutcome.IGNORED
+    schedule_cleanup(timedelta(0))
+    return CallbackOutcome.QUEUED
+
+
+def exchange_queued(cronofy: CronofyClient, payload: dict[str, Any]) -> bool:
+    """The worker's part: exchange the code and connect; False to retry (Cronofy unreachable)."""
+    from webapp.services.tokens import token_cipher
+
+    row = db.session.get(ServiceAccountAuthorization, int(payload["authorization_id"]))
+    if row is None or row.status is not AuthorizationStatus.PENDING:
+        return True  # retried by the admin, or the organisation disconnected since
+    cipher = token_cipher()
+    try:
+        code = cipher.decrypt(str(payload["code_encrypted"]))
+        token = cipher.decrypt(str(payload["token_encrypted"]))
+    except TokenDecryptError:
+        _record_failure(row, "key_lost: the stored code can no longer be read; retry")
+        return True
+    try:
+        _connect(cronofy, get_clients().mailer, row, code, str(payload["base_url"]), token)
+    except CronofyUnreachable:
+        db.session.rollback()
+        return False
+    return True
 
 
 def _parse(raw_body: bytes) -> EnterpriseConnectCallback:
@@ -118,11 +195,9 @@ def _connect(
     token: str,
 ) -> CallbackOutcome:
     user = _instructor(row)
-    if user is None:
-        return _record_failure(row, "instructor_gone: the instructor no longer exists here")
+    if (refused := _refusal(row)) is not None or user is None:  # again: things moved since
+        return _record_failure(row, refused or "instructor_gone")
     replacing = _has_own_connection(user)
-    if replacing and not row.replace_individual:
-        return _record_failure(row, CONNECTED_INDIVIDUALLY)
     account = db.session.get(ServiceAccount, row.service_account_id)
     data_center = account.data_center if account else str(cronofy.data_center)
     try:
