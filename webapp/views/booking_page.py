@@ -49,7 +49,9 @@ def _slots(instructor: User, bookly: BooklyGateway, service_id: int, first: date
     start = max(datetime.combine(first, time(), zone), bookly.now())
     wanted = AvailabilityRequest(service_id, (instructor,), start, start + timedelta(days=7))
     try:
-        view = find_availability(get_clients().cronofy, bookly, get_availability_cache(), wanted)
+        view = find_availability(
+            get_clients().cronofy_in_request, bookly, get_availability_cache(), wanted
+        )
     except AvailabilityError:
         return []
     return list(view.slots)
@@ -102,7 +104,7 @@ def _post(instructor: User, bookly: BooklyGateway, service_id: int, zone: ZoneIn
         note=form.get("note") or None,
     )  # fmt: skip
     result = bookings.book(
-        bookly, get_clients().cronofy, wanted,
+        bookly, get_clients().cronofy_in_request, wanted,
         idempotency_key=f"page:{form.get('form_key', '')}", cache=get_availability_cache(),
     )  # fmt: skip
     kick_booking_delivery()

@@ -65,7 +65,7 @@ def customer_reschedule(token: str) -> ResponseReturnValue:
         if request.method == "POST":
             start = datetime.fromisoformat(request.form.get("start", ""))
             booking = bookings.reschedule(
-                _bookly(), get_clients().cronofy, booking.public_id, start,
+                _bookly(), get_clients().cronofy_in_request, booking.public_id, start,
                 cache=get_availability_cache(),
             )  # fmt: skip
             kick_booking_delivery()
@@ -78,9 +78,10 @@ def customer_reschedule(token: str) -> ResponseReturnValue:
         status, problem = 422, str(exc) or "Choose one of the times below."
     except bookings.BookingUnavailable as exc:
         return render_template("bookings/link_problem.html", message=str(exc)), 503
+    bookly = _bookly()
     slots = bookings.free_slots_after(
-        get_clients().cronofy, _bookly(), booking.instructor_id, booking.bookly_service_id,
-        _bookly().now(), count=12,
+        get_clients().cronofy_in_request, bookly, booking.instructor_id,
+        booking.bookly_service_id, bookly.now(), count=12,
     )  # fmt: skip
     page = render_template(
         "bookings/customer_reschedule.html", booking=booking, slots=slots, problem=problem

@@ -64,7 +64,7 @@ def _answering() -> Iterator[None]:
     try:
         yield
     except bookings.SlotTaken as taken:
-        slots = bookings.next_free_slots(get_clients().cronofy, _bookly(), taken)
+        slots = bookings.next_free_slots(get_clients().cronofy_in_request, _bookly(), taken)
         raise ApiError(
             409, str(taken), code="slot_taken",
             extra={"next_slots": [
@@ -117,7 +117,7 @@ def create_booking(json: BookingCreate) -> tuple[BookingOut, int, dict[str, str]
     )  # fmt: skip
     with _answering():
         result = bookings.book(
-            _bookly(), get_clients().cronofy, wanted,
+            _bookly(), get_clients().cronofy_in_request, wanted,
             idempotency_key=f"api:{organisation_id()}:{key}", cache=get_availability_cache(),
         )  # fmt: skip
     if result.created:
@@ -166,7 +166,7 @@ def reschedule_booking(public_id: str, json: RescheduleIn) -> BookingOut:
     booking = _own_booking(public_id)
     with _answering():
         moved = bookings.reschedule(
-            _bookly(), get_clients().cronofy, booking.public_id, json.start,
+            _bookly(), get_clients().cronofy_in_request, booking.public_id, json.start,
             cache=get_availability_cache(),
         )  # fmt: skip
     kick_booking_delivery()
