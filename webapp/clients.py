@@ -63,9 +63,12 @@ def build_cronofy(config: Mapping[str, Any]) -> CronofyClient:
     if config["CRONOFY_SANDBOX"]:
         api_base = api_base or sandbox_base_url(config)
         app_base = app_base or sandbox_base_url(config)
+    from webapp.metrics import CountingSession
+
     return CronofyClient(
         config["CRONOFY_CLIENT_ID"],
         config["CRONOFY_CLIENT_SECRET"],
+        session=CountingSession(),
         previous_client_secrets=tuple(config["CRONOFY_PREVIOUS_CLIENT_SECRETS"]),
         data_center=config["CRONOFY_DATA_CENTER"],
         api_base_url=api_base,

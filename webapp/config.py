@@ -83,6 +83,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "30",
         "days processed webhook notifications and finished outbox jobs are kept",
     ),
+    EnvVar("METRICS_TOKEN", None, "bearer token for /metrics from outside the loopback"),
     EnvVar("LOG_LEVEL", "INFO", "root log level"),
     EnvVar("INSTANCE_PATH", None, "folder for SQLite files and demo secrets (default instance/)"),
 )

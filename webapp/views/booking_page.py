@@ -11,6 +11,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bookly_client import BooklyError, BooklyGateway
+from webapp import metrics
 from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.models import Booking, User
@@ -70,6 +71,7 @@ def book(instructor_id: int) -> ResponseReturnValue:
         try:
             made = _post(instructor, bookly, service_id, zone)
         except bookings.SlotTaken:
+            metrics.count_booking_conflict()
             problem, status = "That time was just taken. Please choose one of these.", 409
         except bookings.InvalidBooking as exc:
             problem, status, fields = "Please check the form.", 422, exc.fields

@@ -21,6 +21,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from cronofy_client import Provider
+from webapp import metrics
 from webapp.access import admin_required, current_account
 from webapp.clients import get_clients
 from webapp.extensions import csrf
@@ -262,9 +263,10 @@ def enterprise_callback(token: str) -> ResponseReturnValue:
         )
     except enterprise.InvalidSignature:
         log.warning("enterprise callback with a bad signature rejected")
+        metrics.count_webhook("enterprise", "rejected")
         return {"error": "invalid signature"}, 401
     except enterprise.MalformedEnterpriseCallback as exc:
+        metrics.count_webhook("enterprise", "malformed")
         return {"error": str(exc)}, 400
-    except enterprise.CronofyUnreachable:
-        return {"error": "temporarily unavailable"}, 503
+    metrics.count_webhook("enterprise", outcome.value)
     return {"outcome": outcome.value}, 200

@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp import metrics
+from webapp.clients import get_clients
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,63 @@ def _bookly_kind(url: str | None) -> str:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    """Ready when our database answers; lists the configured optional services."""
+    """Ready when our database, the Bookly database and the broker (when configured) answer;
+    lists the configured optional services. Names only: never a URL or a secret."""
     services = configured_services(current_app.config)
+    checks = {
+        "database": _database(),
+        "bookly": _bookly(),
+        "broker": _broker(current_app.config.get("CELERY_BROKER_URL")),
+    }
+    ready = all(state in ("ok", "not configured", "eager") for state in checks.values())
+    status = "ready" if ready else "unavailable"
+    return jsonify(status=status, **checks, services=services), 200 if ready else 503
+
+
+def _database() -> str:
     try:
         db.session.execute(sa.text("SELECT 1"))
     except SQLAlchemyError:
         log.warning("readiness check: database unreachable", exc_info=True)
         db.session.rollback()
-        return jsonify(status="unavailable", database="unreachable", services=services), 503
-    return jsonify(status="ready", database="ok", services=services)
+        return "unreachable"
+    return "ok"
+
+
+def _bookly() -> str:
+    bookly = get_clients().bookly
+    if bookly is None:
+        return "not configured"
+    try:
+        with bookly.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        log.warning("readiness check: Bookly database unreachable (%s)", type(exc).__name__)
+        return "unreachable"
+    return "ok"
+
+
+def _broker(url: str | None) -> str:
+    if not url:
+        return "eager"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0).ping()
+    except (redis.RedisError, OSError) as exc:
+        log.warning("readiness check: broker unreachable (%s)", type(exc).__name__)
+        return "unreachable"
+    return "ok"
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> ResponseReturnValue:
+    """Prometheus metrics for loopback callers or the METRICS_TOKEN bearer; 404 otherwise."""
+    allowed = metrics.may_scrape(
+        request.remote_addr,
+        request.headers.get("Authorization"),
+        current_app.config.get("METRICS_TOKEN"),
+    )
+    if not allowed:
+        abort(404)
+    return Response(metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})

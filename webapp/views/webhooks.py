@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, request
 from flask.typing import ResponseReturnValue
 
 from cronofy_client import HMAC_HEADER
+from webapp import metrics
 from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.extensions import csrf, limiter, push_channel_key
@@ -47,6 +48,7 @@ def cronofy_push(token: str) -> ResponseReturnValue:
         availability_cache=get_availability_cache(),
         queue_sync=kick_calendar_sync,
     )
+    metrics.count_webhook("push", outcome.value)
     return Response(b"", status=_STATUS[outcome])
 
 
@@ -71,4 +73,5 @@ def smart_invite_reply() -> ResponseReturnValue:
         raw_body=raw_body,
         signature=request.headers.get(HMAC_HEADER),
     )
+    metrics.count_webhook("smart_invite", outcome.value)
     return Response(b"", status=_REPLY_STATUS[outcome])

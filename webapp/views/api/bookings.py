@@ -15,6 +15,7 @@ from http import HTTPStatus
 from flask import request
 
 from bookly_client import BooklyGateway
+from webapp import metrics
 from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.models import Booking
@@ -64,6 +65,7 @@ def _answering() -> Iterator[None]:
     try:
         yield
     except bookings.SlotTaken as taken:
+        metrics.count_booking_conflict()
         slots = bookings.next_free_slots(get_clients().cronofy_in_request, _bookly(), taken)
         raise ApiError(
             409, str(taken), code="slot_taken",
