@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from webapp import request_ids
 from webapp.availability_cache import build_availability_cache
 from webapp.clients import (
     SANDBOX_MOUNT_PATH,
@@ -45,8 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, clients: Clients | No
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(build_config(os.environ, overrides, instance_path=Path(app.instance_path)))
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(app.config["LOG_LEVEL"], json_lines=app.config["LOG_FORMAT"] == "json")
     _init_extensions(app)
+    request_ids.init_app(app)
     app.extensions["token_cipher"] = TokenCipher(app.config["TOKEN_ENCRYPTION_KEYS"])
     app.extensions["clients"] = clients if clients is not None else build_clients(app.config)
     app.extensions["availability_cache"] = build_availability_cache(app.config)

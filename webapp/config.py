@@ -85,6 +85,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     ),
     EnvVar("METRICS_TOKEN", None, "bearer token for /metrics from outside the loopback"),
     EnvVar("LOG_LEVEL", "INFO", "root log level"),
+    EnvVar("LOG_FORMAT", None, "json (one object per line; production default) or plain"),
     EnvVar("INSTANCE_PATH", None, "folder for SQLite files and demo secrets (default instance/)"),
 )
 
@@ -242,6 +243,14 @@ def _proxy_hops(raw: Any) -> int:
     return hops
 
 
+def _log_format(raw: str | None, mode: str) -> str:
+    """``json`` lines in production unless asked otherwise; plain text elsewhere."""
+    chosen = (raw or ("json" if mode == PRODUCTION_ENV else "plain")).strip().lower()
+    if chosen not in ("json", "plain"):
+        raise ConfigError("LOG_FORMAT must be json or plain")
+    return chosen
+
+
 def _retention_days(raw: Any) -> int:
     """Days history is kept before the retention task deletes it (a whole number >= 1)."""
     try:
@@ -305,6 +314,7 @@ def build_config(
             "RATELIMIT_STORAGE_URI": values["RATELIMIT_STORAGE_URL"],
             "TRUSTED_PROXY_HOPS": _proxy_hops(values["TRUSTED_PROXY_HOPS"]),
             "RETENTION_DAYS": _retention_days(values["RETENTION_DAYS"]),
+            "LOG_FORMAT": _log_format(values.get("LOG_FORMAT"), mode),
             "RATELIMIT_HEADERS_ENABLED": True,
             "SANDBOX_MOUNT": True,
             "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
 import re
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+
+from webapp.request_ids import request_id
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +72,30 @@ class RedactSecretsFilter(logging.Filter):
     """Rewrites each record's message (and traceback text) with secrets redacted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact in place; never drops a record."""
+        """Redact in place (and make sure the request id is there); never drops a record."""
         redact_record(record)
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id() or "-"
         return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, request id, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line (the message is redacted already)."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
 
 
 class RedactingRecordFactory:
@@ -87,9 +112,10 @@ class RedactingRecordFactory:
         self.previous = previous
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        """The record the previous factory makes, redacted."""
+        """The record the previous factory makes, redacted, with the request id."""
         record = self.previous(*args, **kwargs)
         redact_record(record)
+        record.request_id = request_id() or "-"
         return record
 
 
@@ -99,8 +125,10 @@ def _install_record_factory() -> None:
         logging.setLogRecordFactory(RedactingRecordFactory(current))
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Install our handlers once per process (later calls only adjust the level)."""
+def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
+    """Install our handlers once per process (later calls only adjust the level).
+
+    ``json_lines``: one JSON object per line (production); otherwise plain text."""
     global _configured
     with _lock:
         if _configured:
@@ -113,14 +141,17 @@ def configure_logging(level: str = "INFO") -> None:
                 "disable_existing_loggers": False,
                 "filters": {"redact": {"()": RedactSecretsFilter}},
                 "formatters": {
-                    "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+                    "plain": {
+                        "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+                    },
+                    "json": {"()": JsonFormatter},
                 },
                 "handlers": {
                     # The record factory has redacted already; the filter keeps this handler
                     # safe should a library replace the factory without chaining ours.
                     "stderr": {
                         "class": "logging.StreamHandler",
-                        "formatter": "plain",
+                        "formatter": "json" if json_lines else "plain",
                         "filters": ["redact"],
                     }
                 },
