@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.views import (
         account,
         api_keys,
+        audit,
         auth,
         availability,
         booking_page,
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bookings.bp)
     app.register_blueprint(booking_page.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(audit.bp)
     register_error_handlers(app)
     register_cli(app)
 

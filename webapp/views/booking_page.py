@@ -108,6 +108,7 @@ def _post(instructor: User, bookly: BooklyGateway, service_id: int, zone: ZoneIn
     result = bookings.book(
         bookly, get_clients().cronofy_in_request, wanted,
         idempotency_key=f"page:{form.get('form_key', '')}", cache=get_availability_cache(),
+        by="customer (booking page)",
     )  # fmt: skip
     kick_booking_delivery()
     return result.booking

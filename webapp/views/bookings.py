@@ -19,6 +19,7 @@ from webapp.services.bookings import delivery
 from webapp.services.bookings.links import InvalidLink, ManageLinks
 from webapp.tasks import kick_booking_delivery
 
+CUSTOMER = "customer (from their e-mailed link)"
 bp = Blueprint("bookings", __name__)
 
 UPCOMING = timedelta(days=60)
@@ -46,7 +47,8 @@ def customer_cancel(token: str) -> ResponseReturnValue:
     try:
         booking = _from_link(token)
         if request.method == "POST" and booking.status is BookingStatus.CONFIRMED:
-            booking = bookings.cancel(_bookly(), booking.public_id, cache=get_availability_cache())
+            booking = bookings.cancel(_bookly(), booking.public_id, cache=get_availability_cache(),
+                                      by=CUSTOMER)  # fmt: skip
             kick_booking_delivery()
             return render_template("bookings/customer_done.html", booking=booking), 200
     except (InvalidLink, bookings.BookingNotFound) as exc:
@@ -66,7 +68,7 @@ def customer_reschedule(token: str) -> ResponseReturnValue:
             start = datetime.fromisoformat(request.form.get("start", ""))
             booking = bookings.reschedule(
                 _bookly(), get_clients().cronofy_in_request, booking.public_id, start,
-                cache=get_availability_cache(),
+                cache=get_availability_cache(), by=CUSTOMER,
             )  # fmt: skip
             kick_booking_delivery()
             return render_template("bookings/customer_done.html", booking=booking)
@@ -125,8 +127,10 @@ def retry(public_id: str) -> ResponseReturnValue:
 def cancel(public_id: str) -> ResponseReturnValue:
     """Cancel a booking from the upcoming list."""
     try:
-        booking = bookings.visible_booking(current_account(), public_id)
-        bookings.cancel(_bookly(), booking.public_id, cache=get_availability_cache())
+        viewer = current_account()
+        booking = bookings.visible_booking(viewer, public_id)
+        bookings.cancel(_bookly(), booking.public_id, cache=get_availability_cache(),
+                        by=viewer.email)  # fmt: skip
     except bookings.BookingNotFound:
         return render_template("bookings/link_problem.html", message="No such booking."), 404
     except bookings.BookingUnavailable as exc:

@@ -7,6 +7,7 @@ import json as jsonlib
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -14,7 +15,7 @@ from werkzeug.test import TestResponse
 from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import People
 from webapp.extensions import db
-from webapp.models import Role, User
+from webapp.models import AuditEvent, Role, User
 from webapp.services import accounts, api_keys
 
 from .conftest import School, at, connect_instructor, counts
@@ -72,6 +73,13 @@ def test_a_booking_is_created_read_and_listed(
                       "instructor": school.instructor_id},
     )  # fmt: skip
     assert [b["id"] for b in listed.json["bookings"]] == [booking["id"]]  # type: ignore[index]
+    with app.app_context():  # audited in the booking's transaction, by the key that asked
+        entry = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "booking.created")
+        ).one()
+        assert entry.target == booking["id"]
+        assert entry.actor_label.startswith("API key Website (")
+        assert "kim@example.com" not in str(entry.details)
 
 
 @pytest.mark.requirement(13)

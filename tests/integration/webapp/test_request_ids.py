@@ -31,7 +31,7 @@ def test_a_well_formed_incoming_id_is_kept(client: FlaskClient) -> None:
     assert answer.headers[request_ids.HEADER] == sent
 
 
-@pytest.mark.parametrize("sent", ["short", "has spaces in it", "x" * 65, "quote\"and<tag>"])
+@pytest.mark.parametrize("sent", ["short", "has spaces in it", "x" * 65, 'quote"and<tag>'])
 def test_a_malformed_incoming_id_is_replaced(client: FlaskClient, sent: str) -> None:
     answer = client.get("/healthz", headers={request_ids.HEADER: sent})
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers[request_ids.HEADER])

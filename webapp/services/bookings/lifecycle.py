@@ -28,6 +28,7 @@ from cronofy_client import CronofyClient
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import AccessMode, Booking, BookingStatus, Delivery, DeliveryState, Role, User
+from webapp.services import audit
 from webapp.services.availability.cache import AvailabilityCache
 from webapp.services.bookings import bookly_writes, calendar_check, store
 from webapp.services.bookings.errors import (
@@ -67,8 +68,10 @@ def book(
     idempotency_key: str,
     now: datetime | None = None,
     cache: AvailabilityCache | None = None,
+    by: str = audit.SYSTEM,
 ) -> BookResult:
-    """Book one slot for a customer, exactly once per idempotency key."""
+    """Book one slot for a customer, exactly once per idempotency key (``by``: who asked,
+    for the audit log: an API key, "customer", an instructor's address)."""
     key = checked_key(idempotency_key)
     fingerprint = request.fingerprint()
     if (earlier := store.by_key(key)) is not None:
@@ -76,6 +79,7 @@ def book(
     request = checked(request, now or bookly.now())
     instructor, staff_id = instructor_for_booking(request.instructor_id)
     instructor_id, delivery = instructor.id, delivery_for(instructor)
+    organisation_id = instructor.organisation_id
     target = calendar_check.target_of(instructor.connection)
     db.session.rollback()  # no database connection is held across the network calls below
     service = offered_service(bookly, staff_id, request.service_id)
@@ -107,6 +111,7 @@ def book(
     def stage() -> Booking:
         db.session.add(booking)
         store.queue_sync(booking)
+        _audit("booking.created", booking, by, organisation_id)
         return booking
 
     try:
@@ -186,7 +191,11 @@ def visible_booking(viewer: User, public_id: str) -> Booking:
 
 
 def cancel(
-    bookly: BooklyGateway, public_id: str, *, cache: AvailabilityCache | None = None
+    bookly: BooklyGateway,
+    public_id: str,
+    *,
+    cache: AvailabilityCache | None = None,
+    by: str = audit.SYSTEM,
 ) -> Booking:
     """Cancel a booking in Bookly and here; the calendar follows through the outbox."""
     booking = get_booking(public_id)
@@ -199,6 +208,7 @@ def cancel(
         booking.cancelled_at = utcnow()
         booking.delivery_state = DeliveryState.PENDING
         store.queue_sync(booking)
+        _audit("booking.cancelled", booking, by)
         return booking
 
     try:
@@ -218,6 +228,7 @@ def reschedule(
     *,
     now: datetime | None = None,
     cache: AvailabilityCache | None = None,
+    by: str = audit.SYSTEM,
 ) -> Booking:
     """Move a booking (same duration) after the same live checks as a new booking."""
     booking = get_booking(public_id)
@@ -241,6 +252,7 @@ def reschedule(
         booking.delivery_state = DeliveryState.PENDING
         booking.schedule_only = not verdict.consulted
         store.queue_sync(booking)
+        _audit("booking.rescheduled", booking, by)
         return booking
 
     try:
@@ -255,6 +267,20 @@ def reschedule(
         raise BookingUnavailable(STORE_BUSY) from busy
     _forget_availability(cache, booking.instructor_id)
     return booking
+
+
+def _audit(action: str, booking: Booking, by: str, organisation_id: int | None = None) -> None:
+    """An audit entry in the booking's transaction (times and ids, no customer details)."""
+    if organisation_id is None:
+        instructor = db.session.get(User, booking.instructor_id)
+        organisation_id = instructor.organisation_id if instructor else None
+    audit.record(
+        action,
+        actor_label=by,
+        target=booking.public_id,
+        details={"instructor_id": booking.instructor_id, "start": booking.starts_at.isoformat()},
+        organisation_id=organisation_id,
+    )
 
 
 def _forget_availability(cache: AvailabilityCache | None, instructor_id: int) -> None:

@@ -21,7 +21,7 @@ from webapp.clients import get_clients
 from webapp.models import Booking
 from webapp.services import bookings, catalogue
 from webapp.tasks import kick_booking_delivery
-from webapp.views.api.base import bp, organisation_id
+from webapp.views.api.base import bp, current_api_key, organisation_id
 from webapp.views.api.booking_schemas import (
     BookingCreate,
     BookingOut,
@@ -121,6 +121,7 @@ def create_booking(json: BookingCreate) -> tuple[BookingOut, int, dict[str, str]
         result = bookings.book(
             _bookly(), get_clients().cronofy_in_request, wanted,
             idempotency_key=f"api:{organisation_id()}:{key}", cache=get_availability_cache(),
+            by=_api_caller(),
         )  # fmt: skip
     if result.created:
         kick_booking_delivery()
@@ -155,7 +156,8 @@ def cancel_booking(public_id: str) -> BookingOut:
     """Cancel a booking (again: no change)."""
     booking = _own_booking(public_id)
     with _answering():
-        done = bookings.cancel(_bookly(), booking.public_id, cache=get_availability_cache())
+        done = bookings.cancel(_bookly(), booking.public_id, cache=get_availability_cache(),
+                               by=_api_caller())  # fmt: skip
     kick_booking_delivery()
     return booking_out(done)
 
@@ -169,7 +171,13 @@ def reschedule_booking(public_id: str, json: RescheduleIn) -> BookingOut:
     with _answering():
         moved = bookings.reschedule(
             _bookly(), get_clients().cronofy_in_request, booking.public_id, json.start,
-            cache=get_availability_cache(),
+            cache=get_availability_cache(), by=_api_caller(),
         )  # fmt: skip
     kick_booking_delivery()
     return booking_out(moved)
+
+
+def _api_caller() -> str:
+    """The audit log's 'who' for an API call: the key's name and public id."""
+    api_key = current_api_key()
+    return f"API key {api_key.name} ({api_key.key_id})"
