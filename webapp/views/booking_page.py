@@ -23,11 +23,15 @@ from webapp.tasks import kick_booking_delivery
 bp = Blueprint("booking_page", __name__)
 
 
-def _zone() -> ZoneInfo:
+def _zone() -> tuple[ZoneInfo, str | None]:
+    """The visitor's zone (``tz``; UTC until their browser says), and a notice when the
+    given name is not a time zone."""
+    raw = request.values.get("tz", "").strip()
     try:
-        return ZoneInfo(request.values.get("tz", "") or "UTC")
+        return ZoneInfo(raw or "UTC"), None
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        shown = raw[:60]
+        return ZoneInfo("UTC"), f"“{shown}” is not a time zone we know; times are shown in UTC."
 
 
 def _setting(instructor_id: int) -> tuple[User, BooklyGateway, list[tuple[int, str]]]:
@@ -62,7 +66,7 @@ def _slots(instructor: User, bookly: BooklyGateway, service_id: int, first: date
 def book(instructor_id: int) -> ResponseReturnValue:
     """GET: the week of free starts and the form; POST: book the chosen start."""
     instructor, bookly, services = _setting(instructor_id)
-    zone = _zone()
+    zone, zone_problem = _zone()
     service_ids = [s for s, _ in services]
     raw_service = request.values.get("service", "")
     service_id = int(raw_service) if raw_service.isdigit() else (service_ids or [0])[0]
@@ -89,6 +93,7 @@ def book(instructor_id: int) -> ResponseReturnValue:
         "bookings/book.html", instructor=instructor, services=services, service_id=service_id,
         slots=slots, zone=zone, first=first, next_week=first + timedelta(days=7),
         form_key=secrets.token_urlsafe(16), problem=problem, fields=fields, form=request.form,
+        zone_problem=zone_problem, zone_chosen=bool(request.values.get("tz")),
     )  # fmt: skip
     return page, status
 
@@ -121,6 +126,6 @@ def confirmed(public_id: str) -> ResponseReturnValue:
         booking = bookings.get_booking(public_id)
     except bookings.BookingNotFound:
         abort(404)
-    zone = _zone()
+    zone, _ = _zone()
     start = booking.starts_at.astimezone(zone)
     return render_template("bookings/confirmed.html", booking=booking, zone=zone, start=start)

@@ -31,6 +31,23 @@ def test_the_week_is_shown_in_the_visitor_s_time_zone(app: Flask, school: School
     assert at(9).isoformat() in text
 
 
+def test_an_unknown_zone_is_said_and_utc_is_shown(app: Flask, school: School) -> None:
+    page = app.test_client().get(
+        f"/book/{school.instructor_id}?tz=Mars/Olympus_Mons&service={school.lesson}"
+    )
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "“Mars/Olympus_Mons” is not a time zone we know; times are shown in UTC." in text
+    assert "Mon 07 Jan, 09:00" in text  # 10:00 in Berlin, shown in UTC
+    assert 'data-chosen="yes"' in text  # the browser will not replace what the visitor typed
+
+
+def test_a_first_visit_lets_the_browser_choose_the_zone(app: Flask, school: School) -> None:
+    text = app.test_client().get(f"/book/{school.instructor_id}").get_data(as_text=True)
+    assert 'data-chosen="no"' in text
+    assert "booking-zone.js" in text
+
+
 def test_booking_through_the_page_confirms_in_the_visitor_s_zone(
     app: Flask, school: School
 ) -> None:
