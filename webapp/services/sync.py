@@ -362,3 +362,56 @@ def connection_ids(email: str | None = None) -> list[int]:
     if email is not None:
         query = query.where(sa.func.lower(User.email) == email.strip().lower())
     return list(db.session.scalars(query.order_by(CalendarConnection.id)))
+
+
+LAG_WORTH_SAYING = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncHealth:
+    """One instructor's sync, both ways, for their calendars page."""
+
+    blocks: int  # calendar busy times mirrored into Bookly
+    waiting: int  # calendar changes not yet in Bookly
+    oldest_waiting_at: datetime | None
+    bookings_not_delivered: int  # bookings whose calendar side failed after every retry
+    bookings_being_delivered: int
+
+    @property
+    def behind(self) -> bool:
+        """Changes have waited long enough that something is wrong (a worker down?)."""
+        return self.oldest_waiting_at is not None and (
+            utcnow() - self.oldest_waiting_at > LAG_WORTH_SAYING
+        )
+
+
+def sync_health(connection: CalendarConnection) -> SyncHealth:
+    """Counts and ages from our database (no Cronofy or Bookly call)."""
+    from webapp.models import Booking, DeliveryState
+
+    waiting = sa.and_(
+        InboundNotification.connection_id == connection.id,
+        InboundNotification.processed_at.is_(None),
+    )
+    deliveries = dict(
+        db.session.execute(
+            sa.select(Booking.delivery_state, sa.func.count())
+            .where(Booking.instructor_id == connection.user_id)
+            .group_by(Booking.delivery_state)
+        ).all()
+    )
+    return SyncHealth(
+        blocks=db.session.scalar(
+            sa.select(sa.func.count()).select_from(BusyBlock)
+            .where(BusyBlock.connection_id == connection.id)
+        ) or 0,
+        waiting=db.session.scalar(
+            sa.select(sa.func.count()).select_from(InboundNotification).where(waiting)
+        ) or 0,
+        oldest_waiting_at=db.session.scalar(
+            sa.select(InboundNotification.received_at).where(waiting)
+            .order_by(InboundNotification.received_at).limit(1)
+        ),
+        bookings_not_delivered=int(deliveries.get(DeliveryState.FAILED, 0)),
+        bookings_being_delivered=int(deliveries.get(DeliveryState.PENDING, 0)),
+    )  # fmt: skip

@@ -29,7 +29,7 @@ from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.extensions import limiter
 from webapp.models import AccessMode
-from webapp.services import calendar_settings, connections
+from webapp.services import calendar_settings, connections, sync
 from webapp.services.connection_health import notice_for
 from webapp.tasks import kick_calendar_sync
 
@@ -184,7 +184,10 @@ def calendars() -> ResponseReturnValue:
     page = calendar_settings.calendars_page(
         get_clients().cronofy_in_request, user=current_account()
     )
-    return render_template("connect/calendars.html", page=page, connection=page.connection)
+    health = sync.sync_health(page.connection) if page.connection is not None else None
+    return render_template(
+        "connect/calendars.html", page=page, connection=page.connection, health=health
+    )
 
 
 @bp.post("/calendars/write-calendar")

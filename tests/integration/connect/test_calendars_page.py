@@ -126,3 +126,41 @@ def test_connect_page_offers_each_provider_by_name(instructor: FlaskClient) -> N
     assert 'value="google" checked> Google</label>' in page
     assert 'value="ms_graph"> Microsoft 365</label>' in page
     assert 'value="choose"> Let me choose on Cronofy' in page
+
+
+def _sync_card(client: FlaskClient) -> str:
+    page = client.get("/calendars").get_data(as_text=True)
+    return page[
+        page.index('id="sync-health"') : page.index("</section>", page.index('id="sync-health"'))
+    ]
+
+
+def test_the_sync_card_counts_mirrored_times_and_says_when_changes_wait_too_long(
+    app: Flask, connected: FlaskClient, people: People
+) -> None:
+    from datetime import timedelta
+
+    from webapp.database import utcnow
+    from webapp.extensions import db
+    from webapp.models import BusyBlock, InboundNotification
+
+    conn = the_connection(app, people.instructor_id)
+    assert conn is not None
+    card = _sync_card(connected)
+    assert "nothing waiting" in card
+    assert "all delivered" in card
+    assert 'id="sync-behind"' not in card
+    with app.app_context():
+        now = utcnow()
+        for hours in (1, 2):
+            db.session.add(BusyBlock(connection_id=conn.id, starts_at=now + timedelta(hours=hours),
+                                     ends_at=now + timedelta(hours=hours, minutes=30)))  # fmt: skip
+        db.session.add(InboundNotification(body_hash="c" * 64, notification_type="change",
+                                           connection_id=conn.id, body="{}",
+                                           received_at=now - timedelta(minutes=12)))  # fmt: skip
+        db.session.commit()
+    card = _sync_card(connected)
+    assert "2 busy times from your calendar block Bookly" in card
+    assert "1 change waiting since" in card
+    assert 'id="sync-behind"' in card
+    assert "flask sync status" in card
