@@ -18,6 +18,7 @@ GROUPS: dict[str, str] = {
     "bookly_client": "bench.bookly_client_bench",
     "availability": "bench.availability",
     "bookings": "bench.bookings",
+    "webhooks": "bench.webhooks",
 }
 
 
