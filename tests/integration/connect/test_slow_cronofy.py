@@ -166,3 +166,46 @@ def test_fifty_concurrent_signed_changes_are_acknowledged_while_cronofy_hangs(
                    InboundNotification.processed_at.is_(None))
         )  # fmt: skip
     assert stored == 50  # each kept for the worker (the sweep re-queues any lost kick)
+
+
+def test_a_real_worker_finishes_the_disconnect_once_cronofy_recovers(
+    app: Flask,
+    instructor: FlaskClient,
+    people: People,
+    wiring: Wiring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole production path: while Cronofy is slow the request only queues the clean-up
+    task on Redis and answers; once Cronofy is back, a Celery worker (in a thread, solo
+    pool, a queue of its own) takes the queued task and revokes the grant."""
+    import uuid
+
+    from celery import _state
+    from celery.contrib.testing.worker import start_worker
+
+    from tests.webapp_fixtures import wait_for
+    from webapp.extensions import worker_celery
+
+    monkeypatch.setattr(_state, "default_app", _state.default_app)
+    monkeypatch.setattr(_state._tls, "current_app", None, raising=False)
+    # A queue of this test's own (set before anything is published, which fixes routing).
+    app.extensions["celery"].conf.task_default_queue = f"test-{uuid.uuid4().hex}"
+    celery = worker_celery(app)
+    _, refresh, _ = connected(app, instructor, people)
+    token = csrf_token(instructor, "/calendars/disconnect")
+    wiring.sandbox.control.fail_next(0, 100, latency_ms=SLOW_MS)
+    started = time.monotonic()
+    assert instructor.post("/calendars/disconnect", data={"csrf_token": token}).status_code == 303
+    assert time.monotonic() - started < QUICK_ENOUGH
+    wiring.sandbox.control.clear_faults()
+
+    def revoked() -> bool:
+        with app.app_context():
+            job = db.session.scalars(sa.select(OutboxJob)).one()
+            return job.status is OutboxStatus.DONE
+
+    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10.0):
+        wait_for(revoked, timeout=30)
+    celery.close()
+    with pytest.raises(CronofyInvalidGrant):
+        wiring.cronofy.refresh(refresh)
