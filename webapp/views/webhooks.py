@@ -31,19 +31,24 @@ _STATUS = {
 }
 
 
-@bp.post("/webhooks/cronofy/<token>")
-@limiter.limit("1200 per minute", key_func=push_channel_key)  # per channel, not per address
-def cronofy_push(token: str) -> ResponseReturnValue:
-    """Verify the raw body's HMAC, store the notification once, answer fast."""
+def _raw_body() -> bytes:
+    """The exact bytes Cronofy signed (413 past MAX_BODY_BYTES, declared or not)."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         abort(413)
     raw_body = request.get_data(cache=False)
     if len(raw_body) > MAX_BODY_BYTES:
         abort(413)
+    return raw_body
+
+
+@bp.post("/webhooks/cronofy/<token>")
+@limiter.limit("1200 per minute", key_func=push_channel_key)  # per channel, not per address
+def cronofy_push(token: str) -> ResponseReturnValue:
+    """Verify the raw body's HMAC, store the notification once, answer fast."""
     outcome = receive_push(
         get_clients().cronofy_in_request,
         path_token=token,
-        raw_body=raw_body,
+        raw_body=_raw_body(),
         signature=request.headers.get(HMAC_HEADER),
         availability_cache=get_availability_cache(),
         queue_sync=kick_calendar_sync,
@@ -63,14 +68,9 @@ _REPLY_STATUS = {
 @bp.post("/webhooks/cronofy/smart-invites")
 def smart_invite_reply() -> ResponseReturnValue:
     """A customer answered a booking's Smart Invite: verify, record, answer fast."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        abort(413)
-    raw_body = request.get_data(cache=False)
-    if len(raw_body) > MAX_BODY_BYTES:
-        abort(413)
     outcome = receive_reply(
         get_clients().cronofy_in_request,
-        raw_body=raw_body,
+        raw_body=_raw_body(),
         signature=request.headers.get(HMAC_HEADER),
     )
     metrics.count_webhook("smart_invite", outcome.value)

@@ -46,6 +46,17 @@ def connected(app: Flask, instructor: FlaskClient, people: People) -> tuple[int,
     return conn.id, refresh, conn.channel_id
 
 
+def push_path(app: Flask, wiring: Wiring, connection_id: int, channel_id: str) -> str:
+    """The secret path Cronofy posts this connection's notifications to."""
+    with app.app_context():
+        access = connections.access_token(wiring.cronofy, connection_id)
+    return next(
+        "/" + c.callback_url.split("/", 3)[3]
+        for c in wiring.cronofy.list_channels(access)
+        if c.channel_id == channel_id
+    )
+
+
 def run_worker(app: Flask, wiring: Wiring) -> revocation.JobRun:
     with app.app_context():
         return revocation.process_due_jobs(wiring.cronofy, now=utcnow() + timedelta(hours=1))
@@ -82,13 +93,7 @@ def test_a_profile_disconnected_push_answers_before_the_mail_server_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     connection_id, _, channel_id = connected(app, instructor, people)
-    with app.app_context():
-        access = connections.access_token(wiring.cronofy, connection_id)
-    path = next(
-        "/" + c.callback_url.split("/", 3)[3]
-        for c in wiring.cronofy.list_channels(access)
-        if c.channel_id == channel_id
-    )
+    path = push_path(app, wiring, connection_id, channel_id)
     sent = wiring.mailer.send
 
     def hanging(message: Any) -> None:
@@ -129,13 +134,7 @@ def test_fifty_concurrent_signed_changes_are_acknowledged_while_cronofy_hangs(
     from tests.webapp_fixtures import free_port, serving
 
     connection_id, _, channel_id = connected(app, instructor, people)
-    with app.app_context():
-        access = connections.access_token(wiring.cronofy, connection_id)
-    path = next(
-        "/" + c.callback_url.split("/", 3)[3]
-        for c in wiring.cronofy.list_channels(access)
-        if c.channel_id == channel_id
-    )
+    path = push_path(app, wiring, connection_id, channel_id)
     wiring.sandbox.control.fail_next(0, 200, latency_ms=SLOW_MS)
     channel = {"channel_id": channel_id, "callback_url": "https://x/y", "filters": {}}
     bodies = [
