@@ -100,6 +100,6 @@ def test_a_task_sent_during_a_request_runs_with_its_id_in_a_worker() -> None:
             result = probe.delay()
         finally:
             request_ids.current.reset(token)
-        assert result.get(timeout=20) == "api-call-0042"
+        assert result.get(timeout=20, disable_sync_subtasks=False) == "api-call-0042"
     assert seen["header"] == "api-call-0042"
     assert request_ids.request_id() is None  # the worker thread left nothing behind here
