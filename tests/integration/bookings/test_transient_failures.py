@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from flask.testing import FlaskClient
 from bookly_client import BooklyGateway
 from cronofy_client import CronofyClient
 from webapp.extensions import db
-from webapp.models import Booking, OutboxJob, User
+from webapp.models import Booking, User
 from webapp.services import bookings
 from webapp.services.availability.cache import AvailabilityCache, InProcessStore
 from webapp.services.availability.finder import AvailabilityRequest, find_availability
@@ -37,23 +38,32 @@ class _DriverError(Exception):
 
 @contextmanager
 def failing_commits(app: Flask, sqlstate: str, times: int) -> Iterator[list[int]]:
-    """The next ``times`` commits that write a booking fail as the database would.
+    """The next ``times`` commits of the booking store (``store.commit_retrying``, the one
+    place a booking change is committed) fail as the database would.
 
     Yields the list of failures so far (one entry each).
     """
     failed: list[int] = []
+    inside = [False]
+    original = store.commit_retrying
+
+    def commit_retrying(stage: Any) -> Any:
+        inside[0] = True
+        try:
+            return original(stage)
+        finally:
+            inside[0] = False
 
     def before_commit(session: Any) -> None:
-        touched = (*session.new, *session.dirty)
-        writes_booking = any(isinstance(row, (Booking, OutboxJob)) for row in touched)
-        if writes_booking and len(failed) < times:
+        if inside[0] and len(failed) < times:
             failed.append(1)
             raise sa.exc.OperationalError("COMMIT", None, _DriverError(sqlstate))
 
     with app.app_context():
         sa.event.listen(db.session, "before_commit", before_commit)
     try:
-        yield failed
+        with mock.patch.object(store, "commit_retrying", commit_retrying):
+            yield failed
     finally:
         with app.app_context():
             sa.event.remove(db.session, "before_commit", before_commit)

@@ -87,6 +87,7 @@ def test_log_format_is_checked(make_app: MakeApp) -> None:
 def test_a_task_sent_during_a_request_runs_with_its_id_in_a_worker() -> None:
     """A real worker (in-process, memory broker): the id travels in the task's headers."""
     celery_app = Celery("request-id-test", broker="memory://", backend="cache+memory://")
+    celery_app.conf.worker_hijack_root_logger = False  # keep the app's (redacting) handlers
     seen: dict[str, Any] = {}
 
     @celery_app.task(bind=True)  # type: ignore[untyped-decorator]
