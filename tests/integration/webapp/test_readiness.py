@@ -1,0 +1,44 @@
+"""/readyz with every service up (our database on SQLite and PostgreSQL, MariaDB Bookly, Redis),
+and credentials in service URLs that never reach the answer."""
+
+from __future__ import annotations
+
+import socket
+
+from tests.webapp_fixtures import MakeApp
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_all_services_up_is_ready(
+    make_app: MakeApp, mariadb_url: str, idle_broker_url: str
+) -> None:
+    client = make_app(
+        BOOKLY_DATABASE_URL=mariadb_url, CELERY_BROKER_URL=idle_broker_url
+    ).test_client()
+    answer = client.get("/readyz")
+    assert answer.status_code == 200, answer.json
+    assert answer.json is not None
+    assert answer.json["status"] == "ready"
+    checks = (answer.json["database"], answer.json["bookly"], answer.json["broker"])
+    assert checks == ("ok", "ok", "ok")
+
+
+def test_passwords_in_unreachable_service_urls_stay_out_of_the_answer(make_app: MakeApp) -> None:
+    client = make_app(
+        BOOKLY_DATABASE_URL=f"mysql+pymysql://wp:b00kly-pw@127.0.0.1:{closed_port()}/wp",
+        CELERY_BROKER_URL=f"redis://:br0ker-pw@127.0.0.1:{closed_port()}/0",
+    ).test_client()
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json is not None
+    assert (answer.json["bookly"], answer.json["broker"]) == ("unreachable", "unreachable")
+    text = answer.get_data(as_text=True)
+    for secret in ("b00kly-pw", "br0ker-pw", "pymysql", "redis://"):
+        assert secret not in text
