@@ -1,5 +1,6 @@
 """/readyz with every service up (our database on SQLite and PostgreSQL, MariaDB Bookly, Redis),
-and credentials in service URLs that never reach the answer."""
+and credentials in service URLs that never reach the answer; who counts as loopback for /metrics
+behind a proxy."""
 
 from __future__ import annotations
 
@@ -42,3 +43,26 @@ def test_passwords_in_unreachable_service_urls_stay_out_of_the_answer(make_app: 
     text = answer.get_data(as_text=True)
     for secret in ("b00kly-pw", "br0ker-pw", "pymysql", "redis://"):
         assert secret not in text
+
+
+def test_metrics_behind_a_proxy_judge_the_forwarded_client(make_app: MakeApp) -> None:
+    """Behind one trusted proxy on this host, an outside client is an outsider (404); with no
+    proxy trusted, a forged X-Forwarded-For from outside does not make anyone loopback."""
+    proxied = make_app(TRUSTED_PROXY_HOPS=1).test_client()
+    via_proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    outside = proxied.get(
+        "/metrics", environ_base=via_proxy, headers={"X-Forwarded-For": "203.0.113.5"}
+    )
+    assert outside.status_code == 404
+    local = proxied.get(
+        "/metrics", environ_base=via_proxy, headers={"X-Forwarded-For": "127.0.0.1"}
+    )
+    assert local.status_code == 200
+
+    direct = make_app(TRUSTED_PROXY_HOPS=0).test_client()
+    forged = direct.get(
+        "/metrics",
+        environ_base={"REMOTE_ADDR": "203.0.113.5"},
+        headers={"X-Forwarded-For": "127.0.0.1"},
+    )
+    assert forged.status_code == 404
