@@ -90,12 +90,25 @@ def count_booking_conflict() -> None:
     BOOKING_CONFLICTS.inc()
 
 
-def may_scrape(remote_addr: str | None, authorization: str | None, token: str | None) -> bool:
-    """Loopback callers, or the configured bearer token (compared in constant time)."""
+def may_scrape(
+    remote_addr: str | None,
+    authorization: str | None,
+    token: str | None,
+    *,
+    untrusted_proxy: bool = False,
+) -> bool:
+    """Loopback callers, or the configured bearer token (compared in constant time).
+
+    ``untrusted_proxy``: the request came through a proxy the app was not told to trust
+    (X-Forwarded-For with TRUSTED_PROXY_HOPS=0); a proxy on this host makes every caller look
+    like loopback, so only the token counts then.
+    """
     if token and authorization and authorization.startswith("Bearer "):
         presented = authorization.removeprefix("Bearer ").strip().encode()
         if hmac.compare_digest(presented, token.encode()):
             return True
+    if untrusted_proxy:
+        return False
     try:
         return ipaddress.ip_address(remote_addr or "").is_loopback
     except ValueError:

@@ -97,10 +97,12 @@ def _broker(url: str | None) -> str:
 @bp.get("/metrics")
 def prometheus_metrics() -> ResponseReturnValue:
     """Prometheus metrics for loopback callers or the METRICS_TOKEN bearer; 404 otherwise."""
+    forwarded = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
     allowed = metrics.may_scrape(
         request.remote_addr,
         request.headers.get("Authorization"),
         current_app.config.get("METRICS_TOKEN"),
+        untrusted_proxy=forwarded and current_app.config["TRUSTED_PROXY_HOPS"] == 0,
     )
     if not allowed:
         abort(404)

@@ -66,3 +66,22 @@ def test_metrics_behind_a_proxy_judge_the_forwarded_client(make_app: MakeApp) ->
         headers={"X-Forwarded-For": "127.0.0.1"},
     )
     assert forged.status_code == 404
+
+
+def test_metrics_through_a_proxy_that_is_not_trusted_need_the_token(make_app: MakeApp) -> None:
+    """A proxy on this host with TRUSTED_PROXY_HOPS left at 0: every caller arrives from
+    127.0.0.1, so loopback proves nothing; only METRICS_TOKEN opens /metrics then."""
+    client = make_app(TRUSTED_PROXY_HOPS=0, METRICS_TOKEN="m3trics-token-for-tests").test_client()
+    via_proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for header in ("X-Forwarded-For", "Forwarded"):
+        value = "203.0.113.5" if header == "X-Forwarded-For" else "for=203.0.113.5"
+        answer = client.get("/metrics", environ_base=via_proxy, headers={header: value})
+        assert answer.status_code == 404
+    with_token = client.get(
+        "/metrics",
+        environ_base=via_proxy,
+        headers={"X-Forwarded-For": "203.0.113.5",
+                 "Authorization": "Bearer m3trics-token-for-tests"},
+    )  # fmt: skip
+    assert with_token.status_code == 200
+    assert client.get("/metrics", environ_base=via_proxy).status_code == 200  # no proxy: local
