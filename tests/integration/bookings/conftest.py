@@ -154,6 +154,18 @@ def key(app: Flask, people: People) -> str:
         return api_keys.create_key(admin=admin, name="Website").key
 
 
+def api_body(school: School, **change: Any) -> dict[str, Any]:
+    """A valid POST /api/v1/bookings body for Ada's lesson at 10:00 Berlin (``change``d)."""
+    payload: dict[str, Any] = {
+        "service": school.lesson,
+        "instructor": school.instructor_id,
+        "start": at(9).isoformat(),
+        "customer": {"name": "Kim Doe", "email": "kim@example.com", "phone": "+49 30 1"},
+    }
+    payload.update(change)
+    return payload
+
+
 def connect_instructor(app: Flask, people: People, access_mode: str) -> None:
     """Ada connects her sandbox calendar in ``access_mode`` (the real OAuth round trip)."""
     client: FlaskClient = app.test_client()

@@ -18,18 +18,7 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, Role, User
 from webapp.services import accounts, api_keys
 
-from .conftest import School, at, connect_instructor, counts
-
-
-def body(school: School, **change: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "service": school.lesson,
-        "instructor": school.instructor_id,
-        "start": at(9).isoformat(),
-        "customer": {"name": "Kim Doe", "email": "kim@example.com", "phone": "+49 30 1"},
-    }
-    payload.update(change)
-    return payload
+from .conftest import School, api_body, at, connect_instructor, counts
 
 
 def post(client: FlaskClient, key: str, path: str, payload: Any, idem: str | None = "k1",
@@ -52,7 +41,7 @@ def error_of(response: TestResponse, status: int, code: str) -> dict[str, Any]:
 def test_a_booking_is_created_read_and_listed(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
-    made = post(client, key, "/api/v1/bookings", body(school))
+    made = post(client, key, "/api/v1/bookings", api_body(school))
     assert made.status_code == 201, made.get_data(as_text=True)
     booking = made.json
     assert booking is not None
@@ -86,13 +75,13 @@ def test_a_booking_is_created_read_and_listed(
 def test_the_same_key_and_body_answer_the_first_response_again(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
-    first = post(client, key, "/api/v1/bookings", body(school))
-    second = post(client, key, "/api/v1/bookings", body(school))
+    first = post(client, key, "/api/v1/bookings", api_body(school))
+    second = post(client, key, "/api/v1/bookings", api_body(school))
     assert second.status_code == 201
     # The same booking again; only its delivery may have moved on since.
     assert {**second.json, "delivery_state": "-"} == {**first.json, "delivery_state": "-"}  # type: ignore[dict-item]
     assert second.headers.get("Idempotent-Replayed") == "true"
-    other = post(client, key, "/api/v1/bookings", body(school, start=at(11).isoformat()))
+    other = post(client, key, "/api/v1/bookings", api_body(school, start=at(11).isoformat()))
     error = error_of(other, 422, "idempotency_key_reused")
     assert "Idempotency-Key" in error["fields"]
     assert counts(app, school.site)["bookings"] == 1
@@ -101,8 +90,10 @@ def test_the_same_key_and_body_answer_the_first_response_again(
 def test_a_taken_slot_is_409_with_the_next_free_slots(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
-    post(client, key, "/api/v1/bookings", body(school))
-    taken = post(client, key, "/api/v1/bookings", body(school, start=at(9, 30).isoformat()), "k2")
+    post(client, key, "/api/v1/bookings", api_body(school))
+    taken = post(
+        client, key, "/api/v1/bookings", api_body(school, start=at(9, 30).isoformat()), "k2"
+    )
     error = error_of(taken, 409, "slot_taken")
     starts = [s["start"] for s in error["next_slots"]]
     assert starts[:2] == [at(10).isoformat(), at(10, 15).isoformat()]
@@ -111,7 +102,7 @@ def test_a_taken_slot_is_409_with_the_next_free_slots(
 def test_cancel_frees_the_slot_and_reschedule_moves_it(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
-    made = post(client, key, "/api/v1/bookings", body(school)).json
+    made = post(client, key, "/api/v1/bookings", api_body(school)).json
     assert made is not None
     moved = post(client, key, f"/api/v1/bookings/{made['id']}/reschedule",
                  {"start": at(13).isoformat()}, None)  # fmt: skip
@@ -119,7 +110,7 @@ def test_cancel_frees_the_slot_and_reschedule_moves_it(
     assert moved.json["start"].startswith("2030-01-07T13:00:00")  # type: ignore[index]
     cancelled = post(client, key, f"/api/v1/bookings/{made['id']}/cancel", {}, None)
     assert cancelled.json["status"] == "cancelled"  # type: ignore[index]
-    again = post(client, key, "/api/v1/bookings", body(school, start=at(13).isoformat()), "k2")
+    again = post(client, key, "/api/v1/bookings", api_body(school, start=at(13).isoformat()), "k2")
     assert again.status_code == 201
 
 
@@ -142,7 +133,7 @@ def test_bad_input_is_refused_with_field_messages_and_writes_nothing(
 ) -> None:  # fmt: skip
     before = counts(app, school.site)
     sandbox.control.clear_requests()
-    response = post(client, key, "/api/v1/bookings", body(school, **change))
+    response = post(client, key, "/api/v1/bookings", api_body(school, **change))
     assert response.status_code == status, response.get_data(as_text=True)
     assert field in response.json["error"]["fields"]  # type: ignore[index]
     assert counts(app, school.site) == before
@@ -154,8 +145,8 @@ def test_a_missing_key_and_an_oversized_body_are_refused(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
     before = counts(app, school.site)
-    error_of(post(client, key, "/api/v1/bookings", body(school), idem=None), 400, "bad_request")
-    huge = jsonlib.dumps(body(school, note="x" * 17_000)).encode()
+    error_of(post(client, key, "/api/v1/bookings", api_body(school), idem=None), 400, "bad_request")
+    huge = jsonlib.dumps(api_body(school, note="x" * 17_000)).encode()
     assert post(client, key, "/api/v1/bookings", None, raw=huge).status_code == 413
     assert counts(app, school.site) == before
 
@@ -164,7 +155,7 @@ def test_a_missing_key_and_an_oversized_body_are_refused(
 def test_another_organisation_sees_none_of_it(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
-    made = post(client, key, "/api/v1/bookings", body(school)).json
+    made = post(client, key, "/api/v1/bookings", api_body(school)).json
     assert made is not None
     with app.app_context():
         other = accounts.create_user(
@@ -178,7 +169,7 @@ def test_another_organisation_sees_none_of_it(
         post(client, other_key, f"/api/v1/bookings/{made['id']}/cancel", {}, None).status_code
         == 404
     )
-    error_of(post(client, other_key, "/api/v1/bookings", body(school), "x"), 404,
+    error_of(post(client, other_key, "/api/v1/bookings", api_body(school), "x"), 404,
              "unknown_instructor")  # fmt: skip
 
 
@@ -193,5 +184,5 @@ def test_a_calendar_event_after_viewing_makes_the_post_409(
         assert ada.connection is not None
         calendar = str(ada.connection.write_calendar_id)
     sandbox.control.add_event(calendar, "Dentist", at(9), at(9, 30))
-    error_of(post(client, key, "/api/v1/bookings", body(school)), 409, "slot_taken")
+    error_of(post(client, key, "/api/v1/bookings", api_body(school)), 409, "slot_taken")
     assert counts(app, school.site)["bookings"] == 0

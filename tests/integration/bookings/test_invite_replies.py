@@ -18,7 +18,7 @@ from tests.webapp_fixtures import People, free_port, log_in, serving, wait_for
 from webapp.extensions import db
 from webapp.models import AuditEvent, Booking
 
-from .conftest import School, at
+from .conftest import School, api_body
 
 KIM = "kim@example.com"
 
@@ -44,12 +44,7 @@ def served(app: Flask, port: int) -> Iterator[str]:
 
 def booked(client: FlaskClient, school: School, key: str) -> str:
     """A booking through the API; its Smart Invite goes out at once (eager delivery)."""
-    payload = {
-        "service": school.lesson,
-        "instructor": school.instructor_id,
-        "start": at(9).isoformat(),
-        "customer": {"name": "Kim Doe", "email": KIM},
-    }
+    payload = api_body(school, customer={"name": "Kim Doe", "email": KIM})
     headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "k1"}
     made = client.post("/api/v1/bookings", json=payload, headers=headers)
     assert made.status_code == 201, made.get_data(as_text=True)

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import People
 
-from .conftest import School, at, connect_instructor, counts
+from .conftest import School, api_body, connect_instructor, counts
 
 DEADLINE_WITH_MARGIN = 9.0  # seconds: the 5 s in-request deadline plus a loaded machine
 
@@ -24,12 +24,7 @@ def test_a_slow_calendar_check_is_a_quick_503_that_writes_nothing(
     connect_instructor(app, people, "read_write")
     before = counts(app, school.site)
     sandbox.control.fail_next(0, 10, latency_ms=20_000, path_prefix="/v1/free_busy")
-    payload = {
-        "service": school.lesson,
-        "instructor": school.instructor_id,
-        "start": at(9).isoformat(),
-        "customer": {"name": "Kim", "email": "k@example.com"},
-    }
+    payload = api_body(school)
     headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "slow-1"}
     started = time.monotonic()
     answer = client.post("/api/v1/bookings", json=payload, headers=headers)

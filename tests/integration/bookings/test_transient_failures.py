@@ -23,7 +23,7 @@ from webapp.services.availability.cache import AvailabilityCache, InProcessStore
 from webapp.services.availability.finder import AvailabilityRequest, find_availability
 from webapp.services.bookings import BookingRequest, Customer, store
 
-from .conftest import NOW, School, at, counts
+from .conftest import NOW, School, api_body, at, counts
 
 KIM = Customer(name="Kim Doe", email="kim@example.com")
 
@@ -120,12 +120,7 @@ def test_a_database_that_stays_deadlocked_is_unavailable_and_leaves_nothing(
 def test_the_api_answers_503_never_500_when_the_database_stays_deadlocked(
     app: Flask, client: FlaskClient, school: School, key: str
 ) -> None:
-    payload = {
-        "service": school.lesson,
-        "instructor": school.instructor_id,
-        "start": at(9).isoformat(),
-        "customer": {"name": "Kim Doe", "email": "kim@example.com"},
-    }
+    payload = api_body(school)
     headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "k1"}
     with failing_commits(app, "40001", times=store.TRANSIENT_ATTEMPTS):
         response = client.post("/api/v1/bookings", json=payload, headers=headers)
@@ -176,12 +171,7 @@ def test_a_bookly_row_written_after_the_availability_view_makes_the_booking_409(
     direct = school.site.bookly_appointment(
         school.staff_id, school.theory, "2030-01-07 10:30:00", "2030-01-07 11:00:00"
     )
-    payload = {
-        "service": school.lesson,
-        "instructor": school.instructor_id,
-        "start": at(9).isoformat(),
-        "customer": {"name": "Kim Doe", "email": "kim@example.com"},
-    }
+    payload = api_body(school)
     headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "k1"}
     response = client.post("/api/v1/bookings", json=payload, headers=headers)
     assert response.status_code == 409, response.get_data(as_text=True)
