@@ -16,8 +16,7 @@ from flask import Flask
 
 from cronofy_sandbox.testing import serve
 
-from .conftest import School, at, counts
-from .test_api import body
+from .conftest import School, api_body, at, counts
 
 TIMEOUT = 60
 
@@ -53,7 +52,7 @@ def test_sixteen_overlapping_posts_give_one_201_and_fifteen_409_with_next_slots(
     key: str,
 ) -> None:
     posts = [
-        (f"race-{i}", body(school, start=(at(9) + timedelta(minutes=15 * (i % 4))).isoformat()))
+        (f"race-{i}", api_body(school, start=(at(9) + timedelta(minutes=15 * (i % 4))).isoformat()))
         for i in range(16)
     ]
     answers = _race(served, key, posts)
@@ -76,8 +75,8 @@ def test_adjacent_slots_both_succeed_and_cancelling_frees_the_slot(
     key: str,
 ) -> None:
     answers = _race(served, key, [
-        ("a", body(school, start=at(9).isoformat())),
-        ("b", body(school, start=at(10).isoformat())),
+        ("a", api_body(school, start=at(9).isoformat())),
+        ("b", api_body(school, start=at(10).isoformat())),
     ])  # fmt: skip
     assert [a.status_code for a in answers] == [201, 201]
     auth = {"Authorization": f"Bearer {key}"}
@@ -85,7 +84,7 @@ def test_adjacent_slots_both_succeed_and_cancelling_frees_the_slot(
     cancelled = requests.post(f"{served}/api/v1/bookings/{first}/cancel", headers=auth,
                               timeout=TIMEOUT)  # fmt: skip
     assert cancelled.json()["status"] == "cancelled"
-    (again,) = _race(served, key, [("c", body(school, start=at(9).isoformat()))])
+    (again,) = _race(served, key, [("c", api_body(school, start=at(9).isoformat()))])
     assert again.status_code == 201
 
 
@@ -96,7 +95,7 @@ def test_the_same_key_five_times_at_once_makes_one_booking(
     school: School,
     key: str,
 ) -> None:
-    answers = _race(served, key, [("same", body(school))] * 5)
+    answers = _race(served, key, [("same", api_body(school))] * 5)
     assert [a.status_code for a in answers] == [201] * 5, [a.text for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1
     assert counts(app, school.site)["bookings"] == 1
