@@ -50,7 +50,7 @@ run: install
 	@echo "Captured e-mail: http://$(HOST):$(PORT)/sandbox/cronofy/mailbox"
 	@echo "Keeps running until Ctrl-C; run make test in another terminal."
 	@echo
-	$(DEMO_ENV) PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT) --with-threads
+	$(DEMO_ENV) IN_PROCESS_BEAT=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT) --with-threads
 
 # Browser tests use Debian's chromium; install it when missing and we are root with apt.
 browser:

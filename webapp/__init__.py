@@ -24,6 +24,7 @@ from webapp.clients import (
 from webapp.config import build_config
 from webapp.extensions import csrf, db, init_celery, limiter, login_manager, migrate
 from webapp.http_security import install_security_headers
+from webapp.inprocess_beat import start_if_configured
 from webapp.logging_config import configure_logging
 from webapp.models import User
 from webapp.security import TokenCipher
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clients: Clients | No
     if app.config["CRONOFY_SANDBOX"] and app.config["SANDBOX_MOUNT"]:
         _mount_sandbox(app)
     _trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
+    start_if_configured(app)
     log.info("app ready (mode=%s)", app.config["BRIDGE_MODE"])
     return app
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import secrets
 import ssl
@@ -82,6 +83,17 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "RETENTION_DAYS",
         "30",
         "days processed webhook notifications and finished outbox jobs are kept",
+    ),
+    EnvVar("BOOKLY_POLL_SECONDS", "15", "how often Bookly's log is read for changes to mirror"),
+    EnvVar(
+        "RECONCILE_MINUTES",
+        "15",
+        "how often the Bookly window is compared in full with what was mirrored (drift repair)",
+    ),
+    EnvVar(
+        "IN_PROCESS_BEAT",
+        None,
+        "1: without a broker, run the periodic tasks in a thread of the web process (make run)",
     ),
     EnvVar("METRICS_TOKEN", None, "bearer token for /metrics from outside the loopback"),
     EnvVar("LOG_LEVEL", "INFO", "root log level"),
@@ -265,6 +277,17 @@ def _retention_days(raw: Any) -> int:
     return days
 
 
+def _positive(name: str, raw: Any, unit: str) -> float:
+    """A positive, finite number of ``unit`` read from ``name``."""
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{name} must be a number of {unit} greater than 0")
+    return value
+
+
 def _cookie_settings(public_base_url: str) -> dict[str, Any]:
     https = urlsplit(public_base_url).scheme == "https"
     return {
@@ -314,6 +337,13 @@ def build_config(
             "RATELIMIT_STORAGE_URI": values["RATELIMIT_STORAGE_URL"],
             "TRUSTED_PROXY_HOPS": _proxy_hops(values["TRUSTED_PROXY_HOPS"]),
             "RETENTION_DAYS": _retention_days(values["RETENTION_DAYS"]),
+            "BOOKLY_POLL_SECONDS": _positive(
+                "BOOKLY_POLL_SECONDS", values["BOOKLY_POLL_SECONDS"], "seconds"
+            ),
+            "RECONCILE_MINUTES": _positive(
+                "RECONCILE_MINUTES", values["RECONCILE_MINUTES"], "minutes"
+            ),
+            "IN_PROCESS_BEAT": _truthy(values.get("IN_PROCESS_BEAT")),
             "LOG_FORMAT": _log_format(values.get("LOG_FORMAT"), mode),
             "RATELIMIT_HEADERS_ENABLED": True,
             "SANDBOX_MOUNT": True,

@@ -51,6 +51,10 @@ CALENDAR_SWEEP_TASK = "webapp.tasks.sweep_calendar_syncs"
 # The sweep runs whatever a lost or failed kick left pending (worker killed after the ack).
 CALENDAR_SWEEP_INTERVAL = timedelta(seconds=60)
 CLEANUP_INTERVAL_VAR = "DISCONNECT_CLEANUP_INTERVAL_SECONDS"
+BOOKLY_POLL_TASK = "webapp.tasks.poll_bookly"
+BOOKLY_MIRROR_TASK = "webapp.tasks.mirror_bookly"
+# Mirror jobs that failed are retried by this sweep (a poll that queues jobs kicks it too).
+BOOKLY_MIRROR_INTERVAL = timedelta(seconds=30)
 RETENTION_TASK = "webapp.tasks.purge_expired"
 RETENTION_INTERVAL = timedelta(hours=1)
 # Redis redelivers an unacked message after this long. It must exceed the longest task run
@@ -75,10 +79,26 @@ def cleanup_interval(config: Mapping[str, Any]) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def bookly_poll_interval(config: Mapping[str, Any]) -> timedelta:
+    """How often Bookly's log is read (BOOKLY_POLL_SECONDS, already validated by the config)."""
+    return timedelta(seconds=float(config.get("BOOKLY_POLL_SECONDS") or 15))
+
+
 def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The periodic tasks beat sends; a wake-up older than one period is dropped."""
     every = cleanup_interval(config)
+    poll = bookly_poll_interval(config)
     return {
+        "poll-bookly": {
+            "task": BOOKLY_POLL_TASK,
+            "schedule": poll,
+            "options": {"expires": poll.total_seconds()},
+        },
+        "mirror-bookly": {
+            "task": BOOKLY_MIRROR_TASK,
+            "schedule": BOOKLY_MIRROR_INTERVAL,
+            "options": {"expires": BOOKLY_MIRROR_INTERVAL.total_seconds()},
+        },
         "deliver-bookings": {
             "task": BOOKING_SYNC_TASK,
             "schedule": BOOKING_SYNC_INTERVAL,

@@ -428,6 +428,48 @@ class BusyBlock(Base):
     updated_at: Mapped[datetime] = _updated()
 
 
+class BooklyMirror(Base):
+    """A Bookly appointment made outside this service (Bookly's own booking form, wp-admin)
+    and where its copy in the instructor's calendar is: the Bookly -> calendar mapping.
+
+    Holds ids, a fingerprint of the row and the calendar it was written to; never a title,
+    customer or note (those stay in Bookly and in the instructor's calendar).
+    """
+
+    __tablename__ = "bookly_mirrors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bookly_appointment_id: Mapped[int] = mapped_column(sa.Integer, unique=True)
+    instructor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Set while an event exists in that calendar (deleted when the appointment goes away).
+    calendar_id: Mapped[str | None] = mapped_column(sa.String(100))
+    event_id: Mapped[str] = mapped_column(sa.String(100))
+    fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    # A run of this appointment holds it until then (runs of one appointment never overlap).
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class SyncCursor(Base):
+    """Where a feed was read up to (Bookly's log id), and when it was last reconciled."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # One poll at a time: a poll holds the cursor until then.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the last reconciliation found that the feed had missed.
+    last_repairs: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_at: Mapped[datetime] = _updated()
+
+
 class InboundNotification(Base):
     """The webhook inbox: every accepted Cronofy callback, deduplicated by body hash."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from flask import current_app
@@ -11,12 +12,14 @@ from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.extensions import (
     BOOKING_SYNC_TASK,
+    BOOKLY_MIRROR_TASK,
+    BOOKLY_POLL_TASK,
     CALENDAR_SWEEP_TASK,
     CALENDAR_SYNC_TASK,
     CLEANUP_TASK,
     RETENTION_TASK,
 )
-from webapp.services import retention, revocation, sync
+from webapp.services import bookly_sync, retention, revocation, sync
 from webapp.services.bookings.delivery import DeliveryContext
 from webapp.services.bookings.links import ManageLinks
 from webapp.services.bookings.sync_jobs import run_due
@@ -104,3 +107,41 @@ def kick_calendar_sync(connection_id: int, *, full: bool = False) -> None:
         current_app.extensions["celery"].tasks[CALENDAR_SYNC_TASK].delay(connection_id, full)
     except Exception:  # the notification is stored; the sweep runs it
         log.warning("could not queue a calendar sync now; the sweep will", exc_info=True)
+
+
+@shared_task(name=BOOKLY_POLL_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def poll_bookly() -> int:
+    """Queue a mirror job for each appointment changed in Bookly; return how many."""
+    clients = get_clients()
+    if clients.bookly is None:
+        return 0
+    run = bookly_sync.poll(
+        clients.bookly,
+        reconcile_every=timedelta(minutes=float(current_app.config.get("RECONCILE_MINUTES") or 15)),
+        horizon_days=int(current_app.config.get("SYNC_HORIZON_DAYS") or sync.DEFAULT_HORIZON_DAYS),
+    )
+    if run.queued:
+        kick_bookly_mirror()
+    if run.repairs:
+        log.info("Bookly reconciliation queued %d repair(s)", run.repairs)
+    return run.queued
+
+
+@shared_task(name=BOOKLY_MIRROR_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def mirror_bookly() -> int:
+    """Bring calendars in line with due Bookly changes; return how many were done."""
+    clients = get_clients()
+    if clients.bookly is None:
+        return 0
+    run = bookly_sync.run_due(clients.cronofy, clients.bookly)
+    if run.retried or run.dead:
+        log.info("Bookly mirror: %d done, %d retried, %d dead", run.done, run.retried, run.dead)
+    return run.done
+
+
+def kick_bookly_mirror() -> None:
+    """Run the mirror jobs now (a worker, or this process when eager); the sweep retries."""
+    try:
+        current_app.extensions["celery"].tasks[BOOKLY_MIRROR_TASK].delay()
+    except Exception:  # the jobs are committed; the periodic sweep runs them
+        log.warning("could not start the Bookly mirror now; the periodic sweep will", exc_info=True)

@@ -97,6 +97,10 @@ class BooklyGateway:
         """Appointments overlapping the window, classified busy/free the way Bookly does."""
         return reads.list_appointments(self._ctx, start, end, staff_ids=staff_ids)
 
+    def appointments_by_id(self, ids: Sequence[int]) -> dict[int, Appointment]:
+        """The appointments with these ids that still exist, by id (deleted ones absent)."""
+        return reads.appointments_by_id(self._ctx, ids)
+
     def availability_data(
         self,
         service_id: int,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from bookly_client.connection import reading
 from bookly_client.errors import UnknownService, UnknownStaff
-from bookly_client.gateway.appointments import load_window
+from bookly_client.gateway.appointments import load_appointments, load_window
 from bookly_client.gateway.context import GatewayContext, staff_zone
 from bookly_client.models import (
     Appointment,
@@ -183,3 +183,14 @@ def list_appointments(
     with reading(ctx.engine) as conn:
         settings = ctx.settings(conn)
         return load_window(conn, ctx.tables, settings, window, staff_ids=staff_ids)
+
+
+def appointments_by_id(ctx: GatewayContext, ids: Sequence[int]) -> dict[int, Appointment]:
+    """The appointments with these ids that still exist (a deleted one is simply absent)."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return {}
+    a = ctx.tables.appointments
+    with reading(ctx.engine) as conn:
+        found = load_appointments(conn, ctx.tables, ctx.settings(conn), a.c.id.in_(wanted))
+    return {ap.id: ap for ap in found}
