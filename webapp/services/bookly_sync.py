@@ -216,7 +216,7 @@ def managed_staff() -> dict[int, int]:
             User.bookly_staff_id.isnot(None), User.active.is_(True)
         )
     )
-    return {int(staff): int(user) for staff, user in rows}
+    return {int(staff): int(user) for staff, user in rows if staff is not None}
 
 
 def _reconcile(bookly: BooklyGateway, moment: datetime, horizon_days: int) -> int:
@@ -224,8 +224,8 @@ def _reconcile(bookly: BooklyGateway, moment: datetime, horizon_days: int) -> in
     staff = managed_staff()
     if not staff:
         return 0
-    known = {
-        int(a): f
+    known: dict[int, str] = {
+        int(a): str(f)
         for a, f in db.session.execute(
             sa.select(BooklyMirror.bookly_appointment_id, BooklyMirror.fingerprint).where(
                 BooklyMirror.fingerprint.isnot(None)

@@ -18,9 +18,17 @@ from bookly_client import BooklyGateway
 from cronofy_client import CronofyClient
 from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import People
-from webapp.extensions import db
-from webapp.models import Booking, BookingStatus, BooklyMirror, CalendarConnection, OutboxJob
-from webapp.models import OutboxStatus, SyncCursor
+from webapp.extensions import BOOKLY_MIRROR_TASK, BOOKLY_POLL_TASK, db
+from webapp.inprocess_beat import InProcessBeat, start_if_configured
+from webapp.models import (
+    Booking,
+    BookingStatus,
+    BooklyMirror,
+    CalendarConnection,
+    OutboxJob,
+    OutboxStatus,
+    SyncCursor,
+)
 from webapp.services import bookly_sync
 from webapp.services.bookly_sync import MIRROR_JOB
 
@@ -75,7 +83,7 @@ def _set_status(school: School, appointment_id: int, status: str) -> None:
         sa.update(ca).where(ca.c.appointment_id == appointment_id).values(status=status)
     )
     with school.site.engine.connect() as conn:
-        ca_id = conn.execute(sa.select(ca.c.id).where(ca.c.appointment_id == appointment_id)).scalar()
+        ca_id = conn.scalar(sa.select(ca.c.id).where(ca.c.appointment_id == appointment_id))
     school.site.log_row("update", ca, int(ca_id or 0),
                         {"appointment_id": appointment_id, "status": status})  # fmt: skip
 
@@ -137,7 +145,7 @@ def test_an_appointment_made_in_bookly_follows_into_the_calendar(
         row = db.session.scalars(
             sa.select(BooklyMirror).where(BooklyMirror.bookly_appointment_id == again)
         ).one()
-        assert row.calendar_id is None and row.fingerprint is None
+        assert (row.calendar_id, row.fingerprint) == (None, None)
 
 
 @pytest.mark.parametrize("access_mode", ["free_busy", "no_calendar"])
@@ -213,7 +221,7 @@ def test_reconciliation_finds_what_the_log_missed(
 
     later = NOW + timedelta(minutes=16)
     run = _poll(app, gateway, now=later)
-    assert run.reconciled and run.repairs == 2
+    assert (run.reconciled, run.repairs) == (True, 2)
     _mirror(app, cronofy, gateway, later)
     events = sorted((e["event_id"], e["start"][:16]) for e in _mirrored(sandbox, calendar))
     assert events == [
@@ -222,7 +230,8 @@ def test_reconciliation_finds_what_the_log_missed(
     ]
     with app.app_context():
         cursor = db.session.get(SyncCursor, bookly_sync.FEED)
-        assert cursor is not None and cursor.last_repairs == 2
+        assert cursor is not None
+        assert cursor.last_repairs == 2
     settled = _poll(app, gateway, now=later + timedelta(minutes=16))
     assert settled.repairs == 0  # repaired once, not every time
 
@@ -240,7 +249,8 @@ def test_a_failed_calendar_write_retries_and_never_duplicates(
     assert (run.done, run.retried) == (0, 1)
     with app.app_context():
         job = db.session.scalars(sa.select(OutboxJob).where(OutboxJob.kind == MIRROR_JOB)).one()
-        assert job.status is OutboxStatus.PENDING and "calendar write failed" in str(job.last_error)
+        assert job.status is OutboxStatus.PENDING
+        assert "calendar write failed" in str(job.last_error)
         job.next_attempt_at = NOW
         db.session.commit()
     sandbox.control.clear_faults()
@@ -266,3 +276,33 @@ def test_an_unlinked_staff_member_or_a_disconnected_instructor_gets_nothing(
     assert sandbox.control.requests() == [] or all(
         "/v1/calendars/" not in r.get("path", "") for r in sandbox.control.requests()
     )
+
+
+def test_the_in_process_beat_of_make_run_mirrors_bookly_on_its_own(
+    app: Flask, people: People, school: School, sandbox: RunningSandbox,
+) -> None:  # fmt: skip
+    connect_instructor(app, people, "read_write")
+    clock = [1000.0]
+    beat = InProcessBeat(app, clock=lambda: clock[0])
+    ran = beat.run_due()  # at start-up every task runs once (the first poll starts the feed)
+    assert {BOOKLY_POLL_TASK, BOOKLY_MIRROR_TASK} <= set(ran)
+    appointment = _bookly_appointment(school, "10:00", "11:00")
+    clock[0] += 5
+    assert beat.run_due() == []  # not yet: the poll runs every BOOKLY_POLL_SECONDS (15)
+    clock[0] += 10
+    assert BOOKLY_POLL_TASK in beat.run_due()
+    (event,) = _mirrored(sandbox, _calendar(app))
+    assert event["event_id"] == f"bridge-bookly-{appointment}"
+
+
+def test_the_in_process_beat_is_off_unless_asked_and_never_beside_a_broker(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert start_if_configured(app) is None  # tests and production: off
+    monkeypatch.setitem(app.config, "IN_PROCESS_BEAT", True)
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+    assert start_if_configured(app) is None  # celery beat's job there
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", None)
+    beat = start_if_configured(app)
+    assert beat is not None
+    beat.stop()

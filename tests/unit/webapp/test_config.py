@@ -154,6 +154,25 @@ def test_trusted_proxy_hops_must_be_a_count(raw: str, tmp_path: Path) -> None:
         build_config(_production_env(TRUSTED_PROXY_HOPS=raw), {}, instance_path=tmp_path)
 
 
+def test_bookly_polling_defaults_and_overrides(tmp_path: Path) -> None:
+    config = build_config(_production_env(), {}, instance_path=tmp_path)
+    assert (config["BOOKLY_POLL_SECONDS"], config["RECONCILE_MINUTES"]) == (15.0, 15.0)
+    assert config["IN_PROCESS_BEAT"] is False
+    env = _production_env(BOOKLY_POLL_SECONDS="2.5", RECONCILE_MINUTES="60", IN_PROCESS_BEAT="1")
+    config = build_config(env, {}, instance_path=tmp_path)
+    assert (config["BOOKLY_POLL_SECONDS"], config["RECONCILE_MINUTES"]) == (2.5, 60.0)
+    assert config["IN_PROCESS_BEAT"] is True
+
+
+@pytest.mark.parametrize("name", ["BOOKLY_POLL_SECONDS", "RECONCILE_MINUTES"])
+@pytest.mark.parametrize("raw", ["0", "-5", "soon", "nan", "inf"])
+def test_bookly_polling_periods_must_be_positive_numbers(
+    name: str, raw: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{name} must be a number of .* greater than 0$"):
+        build_config(_production_env(**{name: raw}), {}, instance_path=tmp_path)
+
+
 def test_testing_gets_throwaway_secrets_and_no_files(tmp_path: Path) -> None:
     config = build_config({}, {"TESTING": True}, instance_path=tmp_path)
     assert config["BRIDGE_MODE"] == "testing"
