@@ -39,7 +39,7 @@ def create_app(
     # error handlers for routing redirects).
     app.url_map.merge_slashes = False
     store = Store(config.database)
-    if config.seed_demo:
+    if config.seed_demo and store.is_empty():
         seed_demo(store)
     app.extensions[EXTENSION_KEY] = Sandbox(
         config, store, Deliverer(config, store, delivery_session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -92,6 +93,10 @@ CREATE TABLE permission_requests (
 """
 
 
+# Changes with every edit of SCHEMA; a stored file of another version is rebuilt.
+SCHEMA_VERSION = zlib.crc32(SCHEMA.encode("utf-8")) & 0x7FFFFFFF
+
+
 class Store:
     """A single SQLite connection shared across threads, every use serialised by a lock."""
 
@@ -99,7 +104,11 @@ class Store:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
-        self.reset()
+        # A file kept from an earlier start (make run restarted) keeps its people, grants
+        # and events: the bridge's database still holds tokens the sandbox issued. Only a
+        # new file, or one written by another version of the schema, starts empty.
+        if self._schema_version() != SCHEMA_VERSION:
+            self.reset()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -147,3 +156,13 @@ class Store:
             for table in tables:
                 self._conn.execute(f"DROP TABLE {table}")  # noqa: S608 - names from sqlite_master
             self._conn.executescript(SCHEMA)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def is_empty(self) -> bool:
+        """True when nobody has been added (a fresh or reset sandbox)."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM people LIMIT 1").fetchone() is None

@@ -63,7 +63,7 @@ from webapp.services.connection_errors import NotConnected, ReconnectRequired
 
 log = logging.getLogger(__name__)
 
-FEED = "bookly_log"
+FEED = "bookly-changes"
 MIRROR_JOB = "bookly.mirror"
 EVENT_PREFIX = "bridge-bookly-"
 
