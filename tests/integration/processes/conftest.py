@@ -164,13 +164,11 @@ def broker_url(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def stack(
-    tmp_path: Path, postgres_url: str, mariadb_url: str, broker_url: str
-) -> Iterator[Stack]:
+def stack(tmp_path: Path, postgres_url: str, mariadb_url: str, broker_url: str) -> Iterator[Stack]:
     """The app served with a Redis broker, PostgreSQL and MariaDB Bookly (no worker yet)."""
-    from cronofy_sandbox.state import EXTENSION_KEY as SANDBOX_KEY
     from flask_migrate import upgrade
 
+    from cronofy_sandbox.state import EXTENSION_KEY as SANDBOX_KEY
     from webapp import create_app
     from webapp.extensions import db
 
