@@ -80,6 +80,8 @@ def sync_calendar(connection_id: int, full: bool = False) -> int:
     clients = get_clients()
     if clients.bookly is None:
         return 0
+    celery = current_app.extensions["celery"]
+    eager = bool(celery.conf.task_always_eager)
     run = sync.sync_connection(
         clients.cronofy,
         clients.bookly,
@@ -87,7 +89,16 @@ def sync_calendar(connection_id: int, full: bool = False) -> int:
         horizon_days=int(current_app.config.get("SYNC_HORIZON_DAYS") or sync.DEFAULT_HORIZON_DAYS),
         availability_cache=get_availability_cache(),
         force=full,
+        # Inline (eager) runs cannot be delayed: they read every time.
+        min_gap=None if eager else sync.BURST_GAP,
     )
+    if run.retry_in is not None:
+        try:  # the rest of the burst, in one read once the gap has passed
+            celery.tasks[CALENDAR_SYNC_TASK].apply_async(
+                (connection_id, False), countdown=run.retry_in
+            )
+        except Exception:  # stored notifications wait for the sweep
+            log.warning("could not queue the delayed calendar sync; the sweep will", exc_info=True)
     return run.created + run.moved + run.deleted
 
 

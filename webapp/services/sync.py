@@ -46,6 +46,9 @@ Period = tuple[datetime, datetime]
 
 LEASE = timedelta(minutes=2)  # longer than one read (<= 60 s with retries) or one Bookly write
 MAX_ROUNDS = 5  # runs one call makes for notifications that arrived meanwhile; then the sweep
+# A worker reads one connection at most once per BURST_GAP: a burst of notifications costs a
+# read at its start and one after it (a lone change is still read at once).
+BURST_GAP = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,9 @@ class SyncRun:
     deleted: int = 0
     failed: str | None = None  # plain words when the run stopped early; retried later
     skipped: bool = False  # another run of this connection held the lease
+    # Seconds until this connection may be read again (a burst is read at most once per
+    # ``min_gap``); the caller runs the sync again then. None: nothing left waiting.
+    retry_in: float | None = None
 
     def then(self, later: SyncRun) -> SyncRun:
         """This run followed by ``later`` (one call may run several rounds)."""
@@ -68,6 +74,7 @@ class SyncRun:
             deleted=self.deleted + later.deleted,
             failed=later.failed,
             skipped=later.skipped,
+            retry_in=later.retry_in,
         )
 
 
@@ -93,12 +100,23 @@ def sync_connection(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     availability_cache: AvailabilityCache | None = None,
     force: bool = False,
+    min_gap: timedelta | None = None,
 ) -> SyncRun:
-    """Mirror the connection's busy time into Bookly, one run at a time per connection."""
+    """Mirror the connection's busy time into Bookly, one run at a time per connection.
+
+    With ``min_gap`` (a worker, where a delayed run can be queued) a connection read less
+    than ``min_gap`` ago is not read again yet: the run answers ``retry_in`` and the caller
+    queues it for then, so a burst of notifications costs a read at its start and one after
+    it, however many arrive. Without it (tasks run inline) every run reads.
+    """
     if db.session.get(CalendarConnection, connection_id) is None:
         return NOTHING  # disconnected since the notification came
     done: SyncRun | None = None
     for _ in range(MAX_ROUNDS):
+        wait = _too_soon(connection_id, min_gap) if min_gap and not force else None
+        if wait is not None:
+            deferred = SyncRun(read=False, retry_in=wait)
+            return done.then(deferred) if done else deferred
         if not _take_lease(connection_id):
             log.info("connection id=%s is being synced by another run; it takes these "
                      "notifications too", connection_id)  # fmt: skip
@@ -115,6 +133,20 @@ def sync_connection(
         if run.failed is not None or not run.read or not _pending_ids(connection_id):
             break
     return done or NOTHING
+
+
+def _too_soon(connection_id: int, min_gap: timedelta) -> float | None:
+    """Seconds until the connection may be read again, when it has pending notifications
+    and was read less than ``min_gap`` ago; else None."""
+    last = db.session.scalar(
+        sa.select(CalendarConnection.last_synced_at).where(CalendarConnection.id == connection_id)
+    )
+    if last is None:
+        return None
+    wait = (last + min_gap - utcnow()).total_seconds()
+    if wait <= 0 or not _pending_ids(connection_id):
+        return None
+    return wait
 
 
 def _take_lease(connection_id: int) -> bool:

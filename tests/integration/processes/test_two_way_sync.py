@@ -4,15 +4,22 @@
 
 from __future__ import annotations
 
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import requests
 import sqlalchemy as sa
 
+from cronofy_client import HMAC_HEADER, sign_body
 from tests.integration.processes.conftest import ADA, Stack, wait_until
+from webapp.clients import get_clients
 from webapp.extensions import db
 from webapp.models import CalendarConnection, InboundNotification, User
+from webapp.services import tokens
 
 WITHIN = 5.0  # seconds, the acceptance bound for each change
 SITE = ZoneInfo("Europe/Berlin")  # the demo Bookly site's time zone
@@ -125,3 +132,66 @@ def test_a_change_acknowledged_while_the_worker_was_down_still_reaches_bookly(
 
     restarted = stack.start_worker()
     wait_until(lambda: _blocks(stack, staff) == before | {(start, end)}, 30, restarted)
+
+
+def _signed_changes(stack: Stack, count: int) -> tuple[str, list[bytes], str]:
+    """``count`` distinct change notifications for Ada's channel, its push URL and secret."""
+    with stack.app.app_context():
+        connection = db.session.scalars(sa.select(CalendarConnection)).one()
+        cronofy = get_clients().cronofy
+        token = tokens.access_token(cronofy, connection.id)
+        channel = next(
+            c for c in cronofy.list_channels(token) if c.channel_id == connection.channel_id
+        )
+        secret = str(stack.app.config["CRONOFY_CLIENT_SECRET"])
+        db.session.remove()
+    described = {"channel_id": channel.channel_id, "callback_url": channel.callback_url,
+                 "filters": {}}  # fmt: skip
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    bodies = [
+        json.dumps({
+            "notification": {"type": "change",
+                             "changes_since": (since + timedelta(seconds=n)).isoformat()},
+            "channel": described,
+        }).encode()
+        for n in range(count)
+    ]  # fmt: skip
+    path = "/" + channel.callback_url.split("/", 3)[3]
+    return f"{stack.base_url}{path}", bodies, secret
+
+
+def test_a_burst_of_100_change_notifications_costs_at_most_2_free_busy_reads(
+    stack: Stack,
+) -> None:
+    worker = stack.start_worker()
+    stack.connect("read_write")
+    wait_until(lambda: _synced(stack), 30, worker)
+    staff, calendar = _ada(stack)
+    start = _day(6, 9)
+    stack.control.add_events(
+        calendar, [{"summary": "Run", "start": start, "end": start + timedelta(hours=1)}],
+        notify=False,
+    )  # fmt: skip
+    url, bodies, secret = _signed_changes(stack, 100)
+    time.sleep(2.5)  # the connect's own read is out of the way
+    stack.control.clear_requests()
+
+    def push(body: bytes) -> int:
+        headers = {HMAC_HEADER: sign_body(body, secret), "Content-Type": "application/json"}
+        return requests.post(url, data=body, headers=headers, timeout=10).status_code
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(push, bodies))
+    elapsed = time.monotonic() - began
+    assert statuses == [202] * 100
+    assert elapsed < 2.0, f"the burst took {elapsed:.2f} s"
+    wait_until(lambda: (start, start + timedelta(hours=1)) in _blocks(stack, staff), 10, worker)
+    with stack.app.app_context():
+        pending = sa.select(sa.func.count()).where(InboundNotification.processed_at.is_(None))
+        wait_until(lambda: db.session.scalar(pending.select_from(InboundNotification)) == 0,
+                   10, worker)  # fmt: skip
+        db.session.remove()
+    time.sleep(2.5)  # any delayed run of the burst has had its turn
+    reads = [r for r in stack.control.requests() if r["path"].endswith("/v1/free_busy")]
+    assert 1 <= len(reads) <= 2
