@@ -1,5 +1,6 @@
-"""The public booking page of one instructor: a week of free starts in the visitor's time
-zone, a short form, a confirmation; a slot taken meanwhile shows the next free ones."""
+"""The public booking pages: one instructor's, and a school's "any instructor" page per
+service. A week of free starts in the visitor's time zone, a short form, a confirmation; a
+slot taken meanwhile shows the next free ones."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from bookly_client import BooklyError, BooklyGateway
 from webapp import metrics
 from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
-from webapp.models import Booking, User
-from webapp.services import bookings
+from webapp.extensions import db
+from webapp.models import Booking, Organisation, User
+from webapp.services import bookings, catalogue
 from webapp.services.availability.finder import AvailabilityRequest, find_availability
 from webapp.services.availability.results import AvailabilityError, Slot
 from webapp.tasks import kick_booking_delivery
@@ -49,10 +51,13 @@ def _setting(instructor_id: int) -> tuple[User, BooklyGateway, list[tuple[int, s
     return instructor, bookly, services
 
 
-def _slots(instructor: User, bookly: BooklyGateway, service_id: int, first: date,
-           zone: ZoneInfo) -> list[Slot]:  # fmt: skip
+def _slots(instructors: tuple[User, ...], bookly: BooklyGateway, service_id: int, first: date,
+           zone: ZoneInfo, *, any_instructor: bool = False) -> list[Slot]:  # fmt: skip
+    if not instructors:
+        return []
     start = max(datetime.combine(first, time(), zone), bookly.now())
-    wanted = AvailabilityRequest(service_id, (instructor,), start, start + timedelta(days=7))
+    wanted = AvailabilityRequest(service_id, instructors, start, start + timedelta(days=7),
+                                 any_instructor=any_instructor)  # fmt: skip
     try:
         view = find_availability(
             get_clients().cronofy_in_request, bookly, get_availability_cache(), wanted
@@ -88,28 +93,119 @@ def book(instructor_id: int) -> ResponseReturnValue:
         first = date.fromisoformat(request.values.get("week", ""))
     except ValueError:
         first = bookly.now().astimezone(zone).date()
-    slots = _slots(instructor, bookly, service_id, first, zone) if service_id in service_ids else []
+    slots = (
+        _slots((instructor,), bookly, service_id, first, zone) if service_id in service_ids else []
+    )
+    next_url = url_for("booking_page.book", instructor_id=instructor.id, service=service_id,
+                       tz=zone.key, week=(first + timedelta(days=7)).isoformat())  # fmt: skip
     page = render_template(
-        "bookings/book.html", instructor=instructor, services=services, service_id=service_id,
-        slots=slots, zone=zone, first=first, next_week=first + timedelta(days=7),
+        "bookings/book.html", heading=f"Book a time with {instructor.name}",
+        services=services, service_id=service_id,
+        slots=slots, zone=zone, first=first, next_url=next_url,
         form_key=secrets.token_urlsafe(16), problem=problem, fields=fields, form=request.form,
         zone_problem=zone_problem, zone_chosen=bool(request.values.get("tz")),
     )  # fmt: skip
     return page, status
 
 
-def _post(instructor: User, bookly: BooklyGateway, service_id: int, zone: ZoneInfo) -> Booking:
-    form = request.form
+@bp.route("/book/school/<int:organisation_id>", methods=["GET", "POST"])
+def book_school(organisation_id: int) -> ResponseReturnValue:
+    """A school's page: any instructor offering the chosen service, whoever is free."""
+    school = db.session.get(Organisation, organisation_id)
+    bookly = get_clients().bookly
+    if school is None:
+        abort(404)
+    if bookly is None:
+        abort(503)
     try:
-        start = datetime.fromisoformat(form.get("start", ""))
+        offered = [s for s in catalogue.list_services(bookly, organisation_id) if s.instructor_ids]
+    except BooklyError:
+        abort(503)
+    if not offered:
+        abort(404)
+    services = [(s.id, s.title) for s in offered]
+    zone, zone_problem = _zone()
+    raw_service = request.values.get("service", "")
+    chosen = next((s for s in offered if str(s.id) == raw_service), offered[0])
+    team = [u for u in catalogue.organisation_instructors(organisation_id)
+            if u.id in chosen.instructor_ids]  # fmt: skip
+    problem, status, fields = None, 200, {}
+    if request.method == "POST":
+        try:
+            made = _post_any(team, bookly, chosen.id, zone)
+        except bookings.SlotTaken:
+            metrics.count_booking_conflict()
+            problem, status = "That time was just taken. Please choose one of these.", 409
+        except bookings.InvalidBooking as exc:
+            problem, status, fields = "Please check the form.", 422, exc.fields
+        except (bookings.IdempotencyConflict, bookings.BookingUnavailable) as exc:
+            problem, status = str(exc), 503
+        else:
+            return redirect(url_for("booking_page.confirmed", public_id=made.public_id,
+                                    tz=zone.key), code=303)  # fmt: skip
+    try:
+        first = date.fromisoformat(request.values.get("week", ""))
+    except ValueError:
+        first = bookly.now().astimezone(zone).date()
+    slots = _slots(tuple(team), bookly, chosen.id, first, zone, any_instructor=True)
+    next_url = url_for("booking_page.book_school", organisation_id=organisation_id,
+                       service=chosen.id, tz=zone.key,
+                       week=(first + timedelta(days=7)).isoformat())  # fmt: skip
+    page = render_template(
+        "bookings/book.html", heading=f"Book a time at {school.name}", services=services,
+        service_id=chosen.id, slots=slots, zone=zone, first=first, next_url=next_url,
+        form_key=secrets.token_urlsafe(16), problem=problem, fields=fields, form=request.form,
+        zone_problem=zone_problem, zone_chosen=bool(request.values.get("tz")),
+    )  # fmt: skip
+    return page, status
+
+
+def _post_any(team: list[User], bookly: BooklyGateway, service_id: int, zone: ZoneInfo) -> Booking:
+    """Book the chosen start with the first instructor the fresh view says is free."""
+    start = _start()
+    if not team:
+        raise bookings.InvalidBooking({"service": "Nobody offers this service right now."})
+    wanted = AvailabilityRequest(service_id, tuple(team), start, start + timedelta(minutes=1),
+                                 any_instructor=True)  # fmt: skip
+    try:
+        view = find_availability(
+            get_clients().cronofy_in_request, bookly, get_availability_cache(), wanted
+        )
+        free = next((s.instructor_ids for s in view.slots if s.start == start), ())
+    except AvailabilityError:
+        free = ()
+    # Free ones first; the rest still get a live check (the view may be a little stale).
+    candidates = [*free, *(u.id for u in team if u.id not in free)]
+    result = bookings.book_any(
+        bookly, get_clients().cronofy_in_request, _request(team[0].id, service_id, start, zone),
+        candidates, idempotency_key=f"page:{request.form.get('form_key', '')}",
+        cache=get_availability_cache(), by="customer (booking page)",
+    )  # fmt: skip
+    kick_booking_delivery()
+    return result.booking
+
+
+def _start() -> datetime:
+    try:
+        return datetime.fromisoformat(request.form.get("start", ""))
     except ValueError:
         raise bookings.InvalidBooking({"start": "Choose one of the free times."}) from None
-    wanted = bookings.BookingRequest(
-        instructor_id=instructor.id, service_id=service_id, start=start,
+
+
+def _request(instructor_id: int, service_id: int, start: datetime,
+             zone: ZoneInfo) -> bookings.BookingRequest:  # fmt: skip
+    form = request.form
+    return bookings.BookingRequest(
+        instructor_id=instructor_id, service_id=service_id, start=start,
         customer=bookings.Customer(form.get("name", ""), form.get("email", ""),
                                    form.get("phone", ""), zone.key),
         note=form.get("note") or None,
     )  # fmt: skip
+
+
+def _post(instructor: User, bookly: BooklyGateway, service_id: int, zone: ZoneInfo) -> Booking:
+    form = request.form
+    wanted = _request(instructor.id, service_id, _start(), zone)
     result = bookings.book(
         bookly, get_clients().cronofy_in_request, wanted,
         idempotency_key=f"page:{form.get('form_key', '')}", cache=get_availability_cache(),

@@ -3,12 +3,16 @@ confirmation, and the next free times when the chosen one was just taken."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from bookly_client import BooklyGateway
 from cronofy_client import CronofyClient
 from tests.webapp_fixtures import csrf_token
+from webapp.extensions import db
+from webapp.models import Booking, Role, User
+from webapp.services import accounts
 
 from .conftest import School, at, counts
 from .test_service import book, request_for
@@ -88,3 +92,68 @@ def test_a_malformed_e_mail_is_explained_and_writes_nothing(app: Flask, school: 
 
 def test_an_unknown_instructor_has_no_page(app: Flask, school: School) -> None:
     assert app.test_client().get("/book/999").status_code == 404
+
+
+def _school_with_two(app: Flask, school: School) -> tuple[str, int]:
+    """Ada and Bob (a second instructor of her school) both teach a group lesson."""
+    bob_staff = school.site.add_staff("Bob Builder")
+    both = school.site.add_service("Group lesson", 60, staff=(school.staff_id, bob_staff))
+    with app.app_context():
+        ada = db.session.get(User, school.instructor_id)
+        assert ada is not None
+        bob = accounts.create_user(
+            email="bob@school.test", password="correct horse battery", role=Role.INSTRUCTOR,
+            organisation=ada.organisation, name="Bob Builder",
+        )  # fmt: skip
+        bob.bookly_staff_id = bob_staff
+        db.session.commit()
+        return f"/book/school/{ada.organisation_id}?service={both}&tz=UTC", bob.id
+
+
+def _booked_with(app: Flask) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Booking.instructor_id).order_by(Booking.id)))
+
+
+def test_the_school_page_books_whichever_instructor_is_free(app: Flask, school: School) -> None:
+    path, bob = _school_with_two(app, school)
+    client = app.test_client()
+    page = client.get(path)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Book a time at" in text
+    assert "Group lesson" in text
+    assert at(9).isoformat() in text
+
+    first = client.post(path, data=_form(client, path, at(9).isoformat()))
+    assert first.status_code == 303, first.get_data(as_text=True)
+    second = client.post(path, data=_form(client, path, at(9).isoformat(), email="lee@x.org"))
+    assert second.status_code == 303, second.get_data(as_text=True)
+    assert _booked_with(app) == [school.instructor_id, bob]  # both taken at 10:00 Berlin
+
+    before = counts(app, school.site)
+    third = client.post(path, data=_form(client, path, at(9).isoformat(), email="max@x.org"))
+    assert third.status_code == 409
+    assert "just taken" in third.get_data(as_text=True)
+    assert counts(app, school.site) == before
+
+
+def test_the_school_form_sent_twice_makes_one_booking(app: Flask, school: School) -> None:
+    path, _ = _school_with_two(app, school)
+    client = app.test_client()
+    form = _form(client, path, at(9).isoformat())
+    first = client.post(path, data=form)
+    again = client.post(path, data=form)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    assert len(_booked_with(app)) == 1
+
+
+def test_an_unknown_school_or_one_without_services_is_404(app: Flask, school: School) -> None:
+    client = app.test_client()
+    assert client.get("/book/school/999").status_code == 404
+    with app.app_context():
+        org = accounts.get_or_create_organisation("Empty school")
+        db.session.commit()
+        empty = org.id
+    assert client.get(f"/book/school/{empty}").status_code == 404

@@ -1,5 +1,6 @@
 """Bookings (DESIGN §5 "Booking"): book, cancel, reschedule; idempotent; never double-booked."""
 
+from webapp.services.bookings.any_instructor import book_any
 from webapp.services.bookings.errors import (
     BookingClosed,
     BookingError,
@@ -25,7 +26,7 @@ from webapp.services.bookings.suggestions import free_slots_after, next_free_slo
 __all__ = [
     "BookResult", "BookingClosed", "BookingError", "BookingNotFound", "BookingRequest",
     "BookingUnavailable", "Customer", "IdempotencyConflict", "InvalidBooking", "SlotTaken",
-    "book", "cancel", "free_slots_after", "get_booking", "instructor_for_booking",
+    "book", "book_any", "cancel", "free_slots_after", "get_booking", "instructor_for_booking",
     "next_free_slots", "reschedule",
     "upcoming", "visible_booking",
 ]  # fmt: skip
