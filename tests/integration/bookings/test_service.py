@@ -267,3 +267,30 @@ def test_a_start_within_bookly_s_minimum_notice_is_refused(
     school.site.set_option("bookly_gen_min_time_prior_booking", "0")
     assert book(app, school.site.gateway(clock=lambda: NOW), cronofy,
                 request_for(school, soon)).created  # fmt: skip
+
+
+def test_no_database_connection_is_held_while_bookly_and_cronofy_answer(
+    app: Flask, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A slow Bookly or Cronofy must not pin one of our pooled connections per request."""
+    first = book(app, gateway, cronofy, request_for(school, at(9)))
+    held: list[int] = []
+
+    def watching(name: str, target: object) -> None:
+        original = getattr(target, name)
+
+        def call(*args: object, **kwargs: object) -> object:
+            held.append(db.engine.pool.checkedout())
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(target, name, call)
+
+    watching("reschedule_booking", gateway)
+    watching("cancel_booking", gateway)
+    watching("free_busy", cronofy)
+    with app.app_context():
+        bookings.reschedule(gateway, cronofy, first.booking.public_id, at(13), now=NOW)
+        bookings.cancel(gateway, first.booking.public_id)
+    assert len(held) >= 2
+    assert held == [0] * len(held)

@@ -201,23 +201,36 @@ def cancel(
     booking = get_booking(public_id)
     if booking.status is BookingStatus.CANCELLED:
         return booking  # cancelling twice is harmless
-    bookly_writes.cancel(bookly, booking.public_id)
+    booking_id, instructor_id = booking.id, booking.instructor_id
+    db.session.rollback()  # no database connection is held while Bookly answers
+    bookly_writes.cancel(bookly, public_id)
 
     def stage() -> Booking:
-        booking.status = BookingStatus.CANCELLED
-        booking.cancelled_at = utcnow()
-        booking.delivery_state = DeliveryState.PENDING
-        store.queue_sync(booking)
-        _audit("booking.cancelled", booking, by)
-        return booking
+        row = _fresh(booking_id)
+        if row.status is BookingStatus.CANCELLED:
+            return row  # a concurrent cancel finished first
+        row.status = BookingStatus.CANCELLED
+        row.cancelled_at = utcnow()
+        row.delivery_state = DeliveryState.PENDING
+        store.queue_sync(row)
+        _audit("booking.cancelled", row, by)
+        return row
 
     try:
-        store.commit_retrying(stage)
+        cancelled = store.commit_retrying(stage)
     except store.StoreBusy as busy:
         # Bookly is cancelled already; cancelling again (the retry) finishes ours, harmlessly.
         raise BookingUnavailable(CANCEL_UNFINISHED) from busy
-    _forget_availability(cache, booking.instructor_id)
-    return booking
+    _forget_availability(cache, instructor_id)
+    return cancelled
+
+
+def _fresh(booking_id: int) -> Booking:
+    """The booking's row as committed now (it may have changed during a network call)."""
+    row = db.session.get(Booking, booking_id, populate_existing=True)
+    if row is None:
+        raise BookingNotFound()
+    return row
 
 
 def reschedule(
@@ -241,6 +254,10 @@ def reschedule(
     new_end = new_start + (booking.ends_at - booking.starts_at)
     instructor = db.session.get(User, booking.instructor_id)
     target = calendar_check.target_of(instructor.connection if instructor else None)
+    # A detached snapshot for the network calls: no database connection is held while
+    # Cronofy and Bookly answer; the commit below works on the row as it is then.
+    db.session.expunge(booking)
+    db.session.rollback()
     verdict = calendar_check.check_period(cronofy, target, new_start, new_end)
     if verdict.busy:
         raise SlotTaken(booking.instructor_id, booking.bookly_service_id, new_start)
@@ -248,25 +265,30 @@ def reschedule(
     bookly_writes.move(bookly, booking, new_start)
 
     def stage() -> Booking:
-        booking.starts_at, booking.ends_at = new_start, new_end
-        booking.delivery_state = DeliveryState.PENDING
-        booking.schedule_only = not verdict.consulted
-        store.queue_sync(booking)
-        _audit("booking.rescheduled", booking, by)
-        return booking
+        row = _fresh(booking.id)
+        if row.status is BookingStatus.CANCELLED:  # cancelled while Bookly moved it
+            raise BookingClosed("This booking was cancelled meanwhile; book a new time instead.")
+        row.starts_at, row.ends_at = new_start, new_end
+        row.delivery_state = DeliveryState.PENDING
+        row.schedule_only = not verdict.consulted
+        store.queue_sync(row)
+        _audit("booking.rescheduled", row, by)
+        return row
 
     try:
-        store.commit_retrying(stage)
+        moved = store.commit_retrying(stage)
     except store.StoreConflict as conflict:
-        db.session.refresh(booking)
         bookly_writes.move_back(bookly, booking, old_start)
         raise SlotTaken(booking.instructor_id, booking.bookly_service_id, new_start) from conflict
     except store.StoreBusy as busy:
-        db.session.refresh(booking)
         bookly_writes.move_back(bookly, booking, old_start)
         raise BookingUnavailable(STORE_BUSY) from busy
+    except BookingClosed:
+        db.session.rollback()
+        bookly_writes.move_back(bookly, booking, old_start)
+        raise
     _forget_availability(cache, booking.instructor_id)
-    return booking
+    return moved
 
 
 def _audit(action: str, booking: Booking, by: str, organisation_id: int | None = None) -> None:
