@@ -3,6 +3,7 @@ Smart Invite, idempotent by the booking's ids; failures leave Bookly alone."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -149,6 +150,25 @@ def test_a_calendar_failure_raises_for_a_retry_and_leaves_bookly_alone(
     with app.app_context():
         still = db.session.scalars(sa.select(Booking)).one()
         assert still.delivery_state is DeliveryState.PENDING
+    _deliver(app, context, made.booking.public_id)
+    assert len(_ours(sandbox, _calendar(app, people))) == 1
+
+
+@pytest.mark.requirement(18)
+def test_a_calendar_write_that_times_out_is_retried_into_one_event(
+    app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
+    sandbox: RunningSandbox, context: DeliveryContext,
+) -> None:  # fmt: skip
+    """The timed-out write may still have landed at Cronofy: the retry upserts the same id."""
+    connect_instructor(app, people, "read_write")
+    made = book(app, gateway, cronofy, request_for(school, at(9)))
+    impatient = dataclasses.replace(context, cronofy=CronofyClient(
+        sandbox.client_id, sandbox.client_secret, api_base_url=sandbox.base_url,
+        max_retries=0, timeout=(1.0, 0.3),
+    ))  # fmt: skip
+    sandbox.control.fail_next(0, 1, latency_ms=1500, path_prefix="/v1/calendars/")
+    with app.app_context(), pytest.raises(DeliveryFailed):
+        sync(impatient, made.booking.public_id)
     _deliver(app, context, made.booking.public_id)
     assert len(_ours(sandbox, _calendar(app, people))) == 1
 
