@@ -126,22 +126,22 @@ def add_events() -> ResponseReturnValue:
 
 @bp.patch("/events/<event_uid>")
 def move_event(event_uid: str) -> ResponseReturnValue:
-    """Move an external event: {"start", "end"}."""
+    """Move an event as its person would in their calendar: {"start", "end"}."""
     start, end = _times(_body())
     try:
         external_changes.move(get_sandbox(), event_uid, start, end)
     except external_changes.UnknownEvent as exc:
-        raise ApiError(404, {"error": "unknown external event"}) from exc
+        raise ApiError(404, {"error": "unknown event"}) from exc
     return jsonify({"ok": True})
 
 
 @bp.delete("/events/<event_uid>")
 def delete_event(event_uid: str) -> ResponseReturnValue:
-    """Delete an external event."""
+    """Delete an event as its person would in their calendar."""
     try:
         external_changes.delete(get_sandbox(), event_uid)
     except external_changes.UnknownEvent as exc:
-        raise ApiError(404, {"error": "unknown external event"}) from exc
+        raise ApiError(404, {"error": "unknown event"}) from exc
     return jsonify({"ok": True})
 
 

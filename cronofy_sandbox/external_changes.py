@@ -1,4 +1,11 @@
-"""Changes a person makes in their own calendar (sandbox UI, control API): they notify."""
+"""Changes a person makes in their own calendar (sandbox UI, control API): they notify.
+
+A person may also move or delete an event an app wrote into their calendar (Google and
+Outlook let them); the app learns of it like any change, and reading events shows the
+managed event with its new times, or deleted. [INF] The reference does not say what
+Cronofy reports for such an edit beyond the change notification; this sandbox keeps the
+event's ``event_id`` and marks a deletion as ``deleted``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ from cronofy_sandbox.timefmt import now
 
 
 class UnknownEvent(LookupError):
-    """No external event with that uid (managed events are the app's to change)."""
+    """No event with that uid in a person's calendar."""
 
 
 class UnknownCalendar(LookupError):
@@ -48,24 +55,25 @@ def add(
     return uid
 
 
-def _external(sandbox: Sandbox, event_uid: str) -> str:
+def _editable(sandbox: Sandbox, event_uid: str) -> tuple[str, bool]:
+    """The event's calendar and whether an app manages it."""
     row = calendar_events.by_uid(sandbox.store, event_uid)
-    if row is None or row["managed"] or row["deleted"]:
+    if row is None or row["deleted"]:
         raise UnknownEvent(event_uid)
-    return str(row["calendar_id"])
+    return str(row["calendar_id"]), bool(row["managed"])
 
 
 def move(sandbox: Sandbox, event_uid: str, start: datetime, end: datetime) -> None:
-    """Move an external event and notify."""
-    calendar_id = _external(sandbox, event_uid)
+    """Move an event as the person would in their calendar, and notify."""
+    calendar_id, managed = _editable(sandbox, event_uid)
     changed_at = now()
     calendar_events.move(sandbox.store, event_uid, start, end)
-    push.notify_change(sandbox, [calendar_id], changed_at, managed=False)
+    push.notify_change(sandbox, [calendar_id], changed_at, managed=managed)
 
 
 def delete(sandbox: Sandbox, event_uid: str) -> None:
-    """Delete an external event and notify."""
-    calendar_id = _external(sandbox, event_uid)
+    """Delete an event as the person would in their calendar, and notify."""
+    calendar_id, managed = _editable(sandbox, event_uid)
     changed_at = now()
     calendar_events.mark_deleted(sandbox.store, event_uid)
-    push.notify_change(sandbox, [calendar_id], changed_at, managed=False)
+    push.notify_change(sandbox, [calendar_id], changed_at, managed=managed)

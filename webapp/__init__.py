@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboard,
         enterprise,
         health,
+        operations,
         webhooks,
     )
     from webapp.views.api import register_api
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_page.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(operations.bp)
     register_error_handlers(app)
     register_cli(app)
 

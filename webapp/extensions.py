@@ -55,6 +55,8 @@ BOOKLY_POLL_TASK = "webapp.tasks.poll_bookly"
 BOOKLY_MIRROR_TASK = "webapp.tasks.mirror_bookly"
 # Mirror jobs that failed are retried by this sweep (a poll that queues jobs kicks it too).
 BOOKLY_MIRROR_INTERVAL = timedelta(seconds=30)
+CALENDAR_RECONCILE_TASK = "webapp.tasks.reconcile_calendar"
+CALENDARS_RECONCILE_TASK = "webapp.tasks.reconcile_calendars"
 RETENTION_TASK = "webapp.tasks.purge_expired"
 RETENTION_INTERVAL = timedelta(hours=1)
 # Redis redelivers an unacked message after this long. It must exceed the longest task run
@@ -88,7 +90,13 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The periodic tasks beat sends; a wake-up older than one period is dropped."""
     every = cleanup_interval(config)
     poll = bookly_poll_interval(config)
+    reconcile = timedelta(minutes=float(config.get("RECONCILE_MINUTES") or 15))
     return {
+        "reconcile-calendars": {
+            "task": CALENDARS_RECONCILE_TASK,
+            "schedule": reconcile,
+            "options": {"expires": reconcile.total_seconds()},
+        },
         "poll-bookly": {
             "task": BOOKLY_POLL_TASK,
             "schedule": poll,

@@ -85,6 +85,13 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # retries exhausted: "calendar not updated", with a retry button
 
 
+class BookingEventPolicy(StrEnum):
+    """A booking's calendar event moved or deleted by the instructor in their calendar."""
+
+    BOOKLY_WINS = "bookly_wins"  # the event is put back; the instructor is told
+    CALENDAR_WINS = "calendar_wins"  # the booking is moved or cancelled; the customer is told
+
+
 class OutboxStatus(StrEnum):
     """Life of an outbox job."""
 
@@ -122,6 +129,11 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    # What happens when an instructor moves or deletes a booking's event in their calendar.
+    booking_event_policy: Mapped[BookingEventPolicy] = mapped_column(
+        enum_type(BookingEventPolicy, "booking_event_policy"),
+        default=BookingEventPolicy.BOOKLY_WINS,
+    )
     created_at: Mapped[datetime] = _created()
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
@@ -220,6 +232,9 @@ class CalendarConnection(EncryptedTokens, Base):
     sync_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_notification_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last full reconciliation of this calendar and what it repaired.
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_repairs: Mapped[int] = mapped_column(sa.Integer, default=0)
     # When the current grant was stored (created_at stays with the row across reconnects).
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when the organisation explicitly replaced the instructor's own connection.

@@ -14,12 +14,14 @@ from webapp.extensions import (
     BOOKING_SYNC_TASK,
     BOOKLY_MIRROR_TASK,
     BOOKLY_POLL_TASK,
+    CALENDAR_RECONCILE_TASK,
     CALENDAR_SWEEP_TASK,
     CALENDAR_SYNC_TASK,
+    CALENDARS_RECONCILE_TASK,
     CLEANUP_TASK,
     RETENTION_TASK,
 )
-from webapp.services import bookly_sync, retention, revocation, sync
+from webapp.services import bookly_sync, calendar_repair, retention, revocation, sync
 from webapp.services.bookings.delivery import DeliveryContext
 from webapp.services.bookings.links import ManageLinks
 from webapp.services.bookings.sync_jobs import run_due
@@ -92,6 +94,11 @@ def sync_calendar(connection_id: int, full: bool = False) -> int:
         # Inline (eager) runs cannot be delayed: they read every time.
         min_gap=None if eager else sync.BURST_GAP,
     )
+    if run.read and run.failed is None:  # a booking's event may have been moved or deleted
+        calendar_repair.check_booking_events(
+            clients.cronofy, clients.bookly, clients.mailer, connection_id,
+            horizon_days=_horizon(), cache=get_availability_cache(),
+        )  # fmt: skip
     if run.retry_in is not None:
         try:  # the rest of the burst, in one read once the gap has passed
             celery.tasks[CALENDAR_SYNC_TASK].apply_async(
@@ -156,3 +163,32 @@ def kick_bookly_mirror() -> None:
         current_app.extensions["celery"].tasks[BOOKLY_MIRROR_TASK].delay()
     except Exception:  # the jobs are committed; the periodic sweep runs them
         log.warning("could not start the Bookly mirror now; the periodic sweep will", exc_info=True)
+
+
+def _horizon() -> int:
+    return int(current_app.config.get("SYNC_HORIZON_DAYS") or sync.DEFAULT_HORIZON_DAYS)
+
+
+@shared_task(name=CALENDARS_RECONCILE_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def reconcile_calendars() -> int:
+    """Queue a reconciliation of every usable connection; return how many."""
+    ids = calendar_repair.connections_to_reconcile()
+    for connection_id in ids:
+        try:
+            current_app.extensions["celery"].tasks[CALENDAR_RECONCILE_TASK].delay(connection_id)
+        except Exception:  # the next period tries again
+            log.warning("could not queue a reconciliation now", exc_info=True)
+    return len(ids)
+
+
+@shared_task(name=CALENDAR_RECONCILE_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def reconcile_calendar(connection_id: int) -> int:
+    """Repair drift between one calendar and Bookly; return what was repaired."""
+    clients = get_clients()
+    if clients.bookly is None:
+        return 0
+    done = calendar_repair.reconcile_connection(
+        clients.cronofy, clients.bookly, clients.mailer, connection_id,
+        horizon_days=_horizon(), cache=get_availability_cache(),
+    )  # fmt: skip
+    return done.repairs

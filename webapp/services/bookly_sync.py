@@ -209,6 +209,11 @@ def _queue(appointment_ids: Iterable[int], moment: datetime) -> int:
     return len(ids)
 
 
+def queue_mirrors(appointment_ids: Iterable[int], moment: datetime | None = None) -> int:
+    """Queue a mirror job for each of these appointments (the caller commits)."""
+    return _queue(appointment_ids, moment or utcnow())
+
+
 def managed_staff() -> dict[int, int]:
     """Bookly staff id -> instructor id, for active instructors linked to a staff member."""
     rows = db.session.execute(
