@@ -11,8 +11,10 @@ worker subprocess does it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -92,6 +95,71 @@ class Process:
             self.popen.wait(timeout=10)
 
 
+class TcpProxy:
+    """A loopback TCP relay to a server, which a test can cut and restore (a network outage:
+    open connections drop, new ones are refused, nothing is told to either side)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.down = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            with self._lock:
+                self._open.difference_update((source, sink))
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones."""
+        self.down = True
+        with self._lock:
+            for end in list(self._open):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            self._open.clear()
+
+    def restore(self) -> None:
+        self.down = False
+
+    def close(self) -> None:
+        self.cut()
+        self._listener.close()
+
+
 @dataclass
 class Stack:
     """Everything a test of the running system needs."""
@@ -99,7 +167,8 @@ class Stack:
     base_url: str
     app: Flask
     bookly: BooklyDb
-    gateway: BooklyGateway
+    gateway: BooklyGateway  # direct to MariaDB (the test's own view of Bookly)
+    bookly_link: TcpProxy  # what the app and its worker reach Bookly through
     control: SandboxControl
     env: dict[str, str]
     tmp: Path
@@ -173,6 +242,10 @@ def stack(tmp_path: Path, postgres_url: str, mariadb_url: str, broker_url: str) 
     from webapp.extensions import db
 
     bookly = make_bookly_db("mariadb", mariadb_url)  # the layout real Bookly creates
+    parts = urlsplit(mariadb_url)
+    link = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 3306)
+    userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    relayed = urlunsplit(parts._replace(netloc=f"{userinfo}127.0.0.1:{link.port}"))
     deferred = _Deferred()
     server = make_server("127.0.0.1", 0, deferred, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
@@ -181,7 +254,7 @@ def stack(tmp_path: Path, postgres_url: str, mariadb_url: str, broker_url: str) 
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "PUBLIC_BASE_URL": base_url,
         "DATABASE_URL": postgres_url,
-        "BOOKLY_DATABASE_URL": mariadb_url,
+        "BOOKLY_DATABASE_URL": relayed,
         "CELERY_BROKER_URL": broker_url,
         "BOOKLY_POLL_SECONDS": "1",
         "LOG_LEVEL": "INFO",
@@ -203,6 +276,7 @@ def stack(tmp_path: Path, postgres_url: str, mariadb_url: str, broker_url: str) 
         app=app,
         bookly=bookly,
         gateway=BooklyGateway(mariadb_url),
+        bookly_link=link,
         control=SandboxControl(f"{base_url}/sandbox/cronofy", session),
         env=env,
         tmp=tmp_path,
@@ -217,6 +291,7 @@ def stack(tmp_path: Path, postgres_url: str, mariadb_url: str, broker_url: str) 
         server.server_close()
         app.extensions["cronofy_sandbox"].extensions[SANDBOX_KEY].deliverer.close()
         session.close()
+        link.close()
         built.gateway.engine.dispose()
         bookly.engine.dispose()
         with app.app_context():

@@ -1,0 +1,62 @@
+"""Outages on the production shape: Bookly's database unreachable for a minute, then Cronofy
+answering 503 for a minute. Changes made meanwhile land after recovery, once; a failed read
+never deletes a block; the worker and beat are real subprocesses on Redis.
+"""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from tests.integration.processes.conftest import Stack, wait_until
+from tests.integration.processes.test_two_way_sync import _ada, _blocks, _day, _synced
+from webapp.extensions import db
+from webapp.models import InboundNotification
+
+OUTAGE = 60.0  # seconds, as the acceptance asks
+RECOVERY = 90.0  # the sweep runs every 60 s; a change lands at the first sweep after recovery
+
+
+def _waiting(stack: Stack) -> int:
+    with stack.app.app_context():
+        found = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(InboundNotification)
+            .where(InboundNotification.processed_at.is_(None))
+        )
+        db.session.remove()
+    return int(found or 0)
+
+
+def test_bookly_down_then_cronofy_failing_lose_and_duplicate_nothing(stack: Stack) -> None:
+    worker = stack.start_worker()
+    beat = stack.start_beat()
+    stack.connect("read_write")
+    wait_until(lambda: _synced(stack), 30, worker)
+    staff, calendar = _ada(stack)
+    before = _blocks(stack, staff)
+    start, end = _day(7, 9), _day(7, 10)
+
+    # Bookly's database unreachable for a minute: the change waits, nothing is lost.
+    stack.bookly_link.cut()
+    uid = stack.control.add_event(calendar, "Dentist", start, end)
+    wait_until(lambda: _waiting(stack) > 0, 10, worker)
+    time.sleep(OUTAGE)
+    assert _blocks(stack, staff) == before  # read directly, not through the cut link
+    assert _waiting(stack) > 0
+    stack.bookly_link.restore()
+    wait_until(lambda: _blocks(stack, staff) == before | {(start, end)}, RECOVERY, worker, beat)
+    wait_until(lambda: _waiting(stack) == 0, 10, worker)
+    assert len(_blocks(stack, staff)) == len(before) + 1  # once
+
+    # Cronofy answering 503 for a minute: the deleted event's block is kept until a read
+    # succeeds (a failed read proves nothing), then removed.
+    stack.control.fail_next(503, 10_000, path_prefix="/v1/free_busy")
+    stack.control.delete_event(uid)
+    wait_until(lambda: _waiting(stack) > 0, 10, worker)
+    time.sleep(OUTAGE)
+    assert _blocks(stack, staff) == before | {(start, end)}
+    stack.control.clear_faults()
+    wait_until(lambda: _blocks(stack, staff) == before, RECOVERY, worker, beat)
+    wait_until(lambda: _waiting(stack) == 0, 10, worker)
