@@ -19,6 +19,7 @@ GROUPS: dict[str, str] = {
     "availability": "bench.availability",
     "bookings": "bench.bookings",
     "webhooks": "bench.webhooks",
+    "sync": "bench.sync",
 }
 
 
