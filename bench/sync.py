@@ -50,7 +50,8 @@ def _database(admin_url: str, create: str, drop: str) -> tuple[str, sa.Engine, s
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(create.format(name=name)))
-    return f"{admin_url.rstrip('/').rsplit('/', 1)[0]}/{name}", admin, drop.format(name=name)
+    base = admin_url[:-1] if admin_url.endswith("/") else admin_url.rsplit("/", 1)[0]
+    return f"{base}/{name}", admin, drop.format(name=name)
 
 
 def _day(days: int, hour: int) -> datetime:

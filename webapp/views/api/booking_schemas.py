@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from webapp.views.api.schemas import ErrorDetail, Schema, Timestamp, TimeZoneName
+from webapp.views.api.schemas import ErrorDetail, RowId, Schema, Timestamp, TimeZoneName
 
 
 class CustomerIn(Schema):
@@ -24,8 +24,8 @@ class CustomerIn(Schema):
 class BookingCreate(Schema):
     """`POST /api/v1/bookings`: one slot of a service with one instructor."""
 
-    service: int = Field(gt=0, description="Bookly service id (see /api/v1/services).")
-    instructor: int = Field(gt=0, description="Instructor id (see /api/v1/instructors).")
+    service: RowId = Field(description="Bookly service id (see /api/v1/services).")
+    instructor: RowId = Field(description="Instructor id (see /api/v1/instructors).")
     start: Timestamp = Field(description="A start offered by /api/v1/availability.")
     customer: CustomerIn
     note: str | None = Field(default=None, max_length=1000)
@@ -72,7 +72,7 @@ class BookingsQuery(Schema):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    instructor: int | None = Field(default=None, gt=0)
+    instructor: RowId | None = Field(default=None)
     from_: Timestamp = Field(alias="from")
     to: Timestamp
 

@@ -55,13 +55,18 @@ class ErrorResponse(Schema):
 
 # --- shared field types -------------------------------------------------------------------
 
+# Every id we and Bookly hand out fits a signed 32-bit column; a larger one names nothing
+# (and SQLite cannot even bind it), so it is refused as invalid, not looked up.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
+
 
 def _parse_instructor(value: object) -> int | Literal["any"]:
     if value == "any":
         return "any"
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+    if isinstance(value, str) and value.isdigit() and 0 < int(value) <= MAX_ID:
         return int(value)
     raise PydanticCustomError(
         "instructor", "Give an instructor id (see /api/v1/instructors) or 'any'."
@@ -70,7 +75,7 @@ def _parse_instructor(value: object) -> int | Literal["any"]:
 
 InstructorChoice = Annotated[
     int | Literal["any"],
-    PlainValidator(_parse_instructor, json_schema_input_type=int | Literal["any"]),
+    PlainValidator(_parse_instructor, json_schema_input_type=RowId | Literal["any"]),
 ]
 
 
@@ -131,8 +136,8 @@ class ServiceOut(Schema):
 class ServicesQuery(Schema):
     """`GET /api/v1/services`: optionally only the services one instructor offers."""
 
-    instructor: int | None = Field(
-        default=None, gt=0, description="Only services this instructor offers."
+    instructor: RowId | None = Field(
+        default=None, description="Only services this instructor offers."
     )
 
 
@@ -150,7 +155,7 @@ class AvailabilityQuery(Schema):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    service: int = Field(gt=0, description="Bookly service id (see /api/v1/services).")
+    service: RowId = Field(description="Bookly service id (see /api/v1/services).")
     instructor: InstructorChoice = Field(
         description="An instructor id, or `any` for every instructor who offers the service."
     )
