@@ -85,4 +85,5 @@ def test_query_parameters_come_from_the_schema_that_validates_them(
     assert set(parameters) == set(ServicesQuery.model_fields)
     instructor = parameters["instructor"]
     assert instructor["required"] is False
-    assert {"type": "integer", "exclusiveMinimum": 0} in instructor["schema"]["anyOf"]
+    bounded = {"type": "integer", "exclusiveMinimum": 0, "maximum": 2**31 - 1}
+    assert bounded in instructor["schema"]["anyOf"]
