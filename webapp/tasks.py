@@ -21,7 +21,14 @@ from webapp.extensions import (
     CLEANUP_TASK,
     RETENTION_TASK,
 )
-from webapp.services import bookly_sync, calendar_repair, retention, revocation, sync
+from webapp.services import (
+    bookly_sync,
+    calendar_repair,
+    customer_erasure,
+    retention,
+    revocation,
+    sync,
+)
 from webapp.services.bookings.delivery import DeliveryContext
 from webapp.services.bookings.links import ManageLinks
 from webapp.services.bookings.sync_jobs import run_due
@@ -62,9 +69,12 @@ def delivery_context() -> DeliveryContext:
 @shared_task(name=BOOKING_SYNC_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
 def deliver_bookings() -> int:
     """Deliver due booking changes to calendars and customers; return how many were done."""
-    run = run_due(delivery_context())
+    context = delivery_context()
+    run = run_due(context)
     if run.retried or run.dead:
         log.info("booking sync: %d done, %d retried, %d dead", run.done, run.retried, run.dead)
+    # Customer erasures wait for their cancellations, delivered just above.
+    customer_erasure.run_due(context.cronofy, context.bookly)
     return run.done
 
 

@@ -9,7 +9,16 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bookly_client.connection import make_engine
-from bookly_client.gateway import amend, availability, blocks, bookings, changes, compat, reads
+from bookly_client.gateway import (
+    amend,
+    availability,
+    blocks,
+    bookings,
+    changes,
+    compat,
+    erasure,
+    reads,
+)
 from bookly_client.gateway.context import GatewayContext, utc_now
 from bookly_client.models import (
     Appointment,
@@ -204,6 +213,10 @@ class BooklyGateway:
         return blocks.list_busy_blocks(
             self._ctx, start, end, staff_ids=staff_ids, only_ours=only_ours
         )
+
+    def anonymise_customers(self, references: Sequence[str]) -> int:
+        """Erase the customers of these bookings of ours (GDPR); records changed."""
+        return erasure.anonymise_customers(self._ctx.writable(), references)
 
     def changes_since(self, cursor: int, *, limit: int = 500) -> ChangeBatch:
         """Bookly log rows about appointments after ``cursor``."""

@@ -10,8 +10,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from webapp.access import admin_required, current_account
+from webapp.availability_cache import get_availability_cache
+from webapp.clients import get_clients
 from webapp.models import BookingEventPolicy
-from webapp.services import operations
+from webapp.services import bookings, customer_erasure, operations
+from webapp.services.privacy import ErasureRefused
 from webapp.tasks import kick_booking_delivery, kick_bookly_mirror
 
 bp = Blueprint("operations", __name__)
@@ -63,3 +66,31 @@ def retry(job_id: int) -> ResponseReturnValue:
     kick_bookly_mirror()
     flash("Retrying now; reload the page in a moment.", "success")
     return redirect(url_for("operations.index"), code=303)
+
+
+@bp.route("/customers/erase", methods=["GET", "POST"])
+@admin_required
+def erase_customer() -> ResponseReturnValue:
+    """Erase a customer's data on their request: every booking, Bookly row, event, invite."""
+    admin = current_account()
+    report, error, status = None, None, 200
+    if request.method == "POST":
+        bookly = get_clients().bookly
+        if bookly is None:
+            abort(503)
+        email = request.form.get("email", "")
+        if email.strip().lower() != request.form.get("confirm_email", "").strip().lower():
+            error, status = "Type the address twice, the same way, to confirm.", 400
+        else:
+            try:
+                report = customer_erasure.erase_customer(
+                    bookly, admin.organisation_id, email, admin, cache=get_availability_cache()
+                )
+            except ErasureRefused as exc:
+                error, status = str(exc), 400
+            except bookings.BookingError as exc:
+                error, status = f"{exc} Nothing more was changed; try again.", 503
+            else:
+                kick_booking_delivery()
+    page = render_template("operations/erase_customer.html", report=report, error=error)
+    return page, status
