@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -58,6 +59,7 @@ def _context(
                            f"{PUBLIC_BASE_URL}/cb")  # fmt: skip
 
 
+@pytest.mark.requirement(18)
 def test_the_page_shows_each_instructor_and_a_dead_job_that_retry_revives(
     app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
     sandbox: RunningSandbox, mailer: CapturingMailer,

@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tests.integration.processes.conftest import ADA, Stack, wait_until
@@ -63,6 +64,7 @@ def _events(stack: Stack, calendar: str, booking: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+@pytest.mark.requirement(17)
 def test_a_worker_killed_during_the_calendar_write_leaves_one_appointment_and_one_event(
     stack: Stack,
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from tests.integration.processes.conftest import Stack, wait_until
@@ -29,6 +30,7 @@ def _waiting(stack: Stack) -> int:
     return int(found or 0)
 
 
+@pytest.mark.requirement(18)
 def test_bookly_down_then_cronofy_failing_lose_and_duplicate_nothing(stack: Stack) -> None:
     worker = stack.start_worker()
     beat = stack.start_beat()

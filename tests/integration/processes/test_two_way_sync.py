@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -108,6 +109,7 @@ def test_calendar_changes_reach_bookly_and_bookly_changes_reach_the_calendar(
     wait_until(lambda: mirrored() == [], WITHIN, worker, beat)
 
 
+@pytest.mark.requirement(4)
 def test_a_change_acknowledged_while_the_worker_was_down_still_reaches_bookly(
     stack: Stack,
 ) -> None:
