@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 
 from cronofy_client import HMAC_HEADER, sign_body
 from tests.integration.connect.conftest import Wiring, connect, the_connection
-from tests.webapp_fixtures import People
+from tests.webapp_fixtures import People, csrf_token
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.mail import MailError
@@ -59,12 +60,21 @@ def _inbox(app: Flask) -> list[InboundNotification]:
 @pytest.mark.parametrize("secret", [None, "CRN_wrong_secret"])
 @pytest.mark.requirement(1)
 def test_bad_signature_is_401_and_writes_nothing(
-    app: Flask, hook: dict[str, Any], secret: str | None
+    app: Flask, hook: dict[str, Any], secret: str | None, wiring: Wiring
 ) -> None:
+    jobs_before = _outbox(app)
+    wiring.sandbox.control.clear_requests()
     body = _body("change", hook["channel_id"], changes_since="2026-01-01T00:00:00Z")
     response = _post(app.test_client(), hook["path"], body, secret)
     assert response.status_code == 401
     assert _inbox(app) == []
+    assert _outbox(app) == jobs_before  # no job written
+    assert wiring.sandbox.control.requests() == []  # and none run (tasks run inline here)
+
+
+def _outbox(app: Flask) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(j.kind, j.status.value) for j in db.session.scalars(sa.select(OutboxJob))]
 
 
 def test_verification_is_acknowledged(app: Flask, hook: dict[str, Any], wiring: Wiring) -> None:
@@ -107,14 +117,18 @@ def test_rotated_secret_header_is_accepted(
 
 @pytest.mark.requirement(5)
 def test_unknown_path_token_is_acknowledged_without_work(
-    app: Flask, hook: dict[str, Any], wiring: Wiring
+    app: Flask, hook: dict[str, Any], wiring: Wiring, caplog: pytest.LogCaptureFixture
 ) -> None:
+    wiring.sandbox.control.clear_requests()
     body = _body("change", hook["channel_id"], changes_since="2026-01-01T00:00:00Z")
-    response = _post(
-        app.test_client(), "/webhooks/cronofy/not-a-token", body, wiring.sandbox.client_secret
-    )
+    with caplog.at_level(logging.WARNING, logger="webapp.services.push_inbox"):
+        response = _post(
+            app.test_client(), "/webhooks/cronofy/not-a-token", body, wiring.sandbox.client_secret
+        )
     assert response.status_code == 202
     assert _inbox(app) == []
+    assert wiring.sandbox.control.requests() == []  # no calendar API call
+    assert "push for an unknown or disconnected channel ignored" in caplog.text  # security log
 
 
 @pytest.mark.requirement(5)
@@ -249,3 +263,17 @@ def test_profile_disconnected_is_acknowledged_without_waiting_for_the_mail_serve
         assert revocation.process_due_jobs(wiring.cronofy, now=later).done == 0
     [notice] = wiring.mailer.outbox
     assert notice.to == people.instructor_email
+
+
+@pytest.mark.requirement(11)
+def test_a_push_to_the_channel_of_a_disconnected_calendar_triggers_no_read(
+    app: Flask, hook: dict[str, Any], wiring: Wiring, instructor: FlaskClient
+) -> None:
+    token = csrf_token(instructor, "/calendars/disconnect")
+    assert instructor.post("/calendars/disconnect", data={"csrf_token": token}).status_code == 303
+    wiring.sandbox.control.clear_requests()
+    body = _body("change", hook["channel_id"], changes_since="2026-01-01T00:00:00Z")
+    response = _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret)
+    assert response.status_code == 202  # acknowledged, so Cronofy does not retry
+    assert _inbox(app) == []
+    assert wiring.sandbox.control.requests() == []
