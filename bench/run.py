@@ -20,6 +20,7 @@ GROUPS: dict[str, str] = {
     "bookings": "bench.bookings",
     "webhooks": "bench.webhooks",
     "sync": "bench.sync",
+    "load": "bench.load",
 }
 
 

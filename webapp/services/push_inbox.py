@@ -62,8 +62,8 @@ def receive_push(
 ) -> PushOutcome:
     """Handle one push delivery to /webhooks/cronofy/<token>; commits at most once.
 
-    Any stored notification drops the instructor's cached availability: their calendar (or
-    its connection) changed, so the next view asks Cronofy again. A stored sync type calls
+    A stored notification other than a change drops the instructor's cached availability at
+    once (the connection changed); a change does so through its sync run. A stored sync type calls
     ``queue_sync(connection_id)`` after the commit (it must only queue, never sync inline).
     """
     if not cronofy.webhook_verifier().verify(raw_body, signature):
@@ -95,7 +95,10 @@ def receive_push(
         if newly_disconnected:  # sent by the worker: Cronofy gives the ack only 5 s
             queue_reconnect_notice(connection.id, StatusReason.PROFILE_DISCONNECTED)
     db.session.commit()
-    if availability_cache is not None:
+    # A change is dropped from the cache by the sync run it queues (one drop per read, not
+    # per notification: a burst would otherwise defeat the cache and spend Cronofy's budget
+    # on recomputing); anything else (a profile disconnected) changes availability now.
+    if availability_cache is not None and kind not in SYNC_TYPES:
         availability_cache.drop([connection.user_id])
     if newly_disconnected:
         schedule_cleanup(timedelta(0))

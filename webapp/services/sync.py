@@ -229,7 +229,7 @@ def _sync_once(
     run = _apply(bookly, connection_id, staff_id, wanted, _window(first, last))
     if run.failed is None:
         _finish(connection_id, pending)
-    if availability_cache is not None and (run.created or run.moved or run.deleted):
+    if availability_cache is not None:  # the calendar changed: views ask Cronofy again
         availability_cache.drop([user_id])
     log.info("calendar sync of connection id=%s: %d created, %d moved, %d deleted",
              connection_id, run.created, run.moved, run.deleted)  # fmt: skip

@@ -55,7 +55,12 @@ def _slots(instructors: tuple[User, ...], bookly: BooklyGateway, service_id: int
            zone: ZoneInfo, *, any_instructor: bool = False) -> list[Slot]:  # fmt: skip
     if not instructors:
         return []
-    start = max(datetime.combine(first, time(), zone), bookly.now())
+    # From the next whole minute when the week has begun: the window (and so the cached
+    # view's key) then stays the same for a minute, instead of changing with every visitor.
+    now = bookly.now()
+    minute = now.replace(second=0, microsecond=0)
+    next_minute = minute + timedelta(minutes=1) if minute < now else minute
+    start = max(datetime.combine(first, time(), zone), next_minute)
     wanted = AvailabilityRequest(service_id, instructors, start, start + timedelta(days=7),
                                  any_instructor=any_instructor)  # fmt: skip
     try:
