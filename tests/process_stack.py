@@ -167,6 +167,7 @@ class Stack:
     bookly: BooklyDb
     gateway: BooklyGateway  # direct to MariaDB (the test's own view of Bookly)
     bookly_link: TcpProxy  # what the app and its worker reach Bookly through
+    redis_link: TcpProxy  # ... and Redis (the broker)
     control: SandboxControl
     env: dict[str, str]
     tmp: Path
@@ -235,6 +236,9 @@ def running_stack(
     bookly = make_bookly_db("mariadb", mariadb_url)  # the layout real Bookly creates
     parts = urlsplit(mariadb_url)
     link = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 3306)
+    broker_parts = urlsplit(broker_url)
+    redis_link = TcpProxy(broker_parts.hostname or "127.0.0.1", broker_parts.port or 6379)
+    relayed_broker = urlunsplit(broker_parts._replace(netloc=f"127.0.0.1:{redis_link.port}"))
     userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
     relayed = urlunsplit(parts._replace(netloc=f"{userinfo}127.0.0.1:{link.port}"))
     deferred = _Deferred()
@@ -246,7 +250,7 @@ def running_stack(
         "PUBLIC_BASE_URL": base_url,
         "DATABASE_URL": postgres_url,
         "BOOKLY_DATABASE_URL": relayed,
-        "CELERY_BROKER_URL": broker_url,
+        "CELERY_BROKER_URL": relayed_broker,
         "BOOKLY_POLL_SECONDS": "1",
         "LOG_LEVEL": "INFO",
         "LOG_FORMAT": "plain",
@@ -268,6 +272,7 @@ def running_stack(
         bookly=bookly,
         gateway=BooklyGateway(mariadb_url),
         bookly_link=link,
+        redis_link=redis_link,
         control=SandboxControl(f"{base_url}/sandbox/cronofy", session),
         env=env,
         tmp=tmp_path,
@@ -283,6 +288,7 @@ def running_stack(
         app.extensions["cronofy_sandbox"].extensions[SANDBOX_KEY].deliverer.close()
         session.close()
         link.close()
+        redis_link.close()
         built.gateway.engine.dispose()
         bookly.engine.dispose()
         with app.app_context():

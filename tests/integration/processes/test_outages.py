@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from tests.integration.processes.conftest import Stack, wait_until
@@ -62,3 +63,30 @@ def test_bookly_down_then_cronofy_failing_lose_and_duplicate_nothing(stack: Stac
     stack.control.clear_faults()
     wait_until(lambda: _blocks(stack, staff) == before, RECOVERY, worker, beat)
     wait_until(lambda: _waiting(stack) == 0, 10, worker)
+
+
+@pytest.mark.requirement(17)
+def test_a_redis_restart_that_loses_the_queue_loses_no_work(stack: Stack, broker_url: str) -> None:
+    """Redis runs without persistence: a restart drops the queued tasks. The database holds
+    the truth (stored notifications, outbox jobs), and beat's sweeps queue them again."""
+    worker = stack.start_worker()
+    beat = stack.start_beat()
+    stack.connect("read_write")
+    wait_until(lambda: _synced(stack), 30, worker)
+    staff, calendar = _ada(stack)
+    before = _blocks(stack, staff)
+
+    worker.kill()  # the change's sync task waits in Redis...
+    start, end = _day(8, 9), _day(8, 10)
+    stack.control.add_event(calendar, "Physio", start, end)
+    wait_until(lambda: _waiting(stack) > 0, 10)
+    broker = redis.Redis.from_url(broker_url)
+    wait_until(lambda: broker.llen("celery") > 0, 10)
+    stack.redis_link.cut()  # ...when Redis restarts empty
+    broker.flushdb()
+    time.sleep(2)
+    stack.redis_link.restore()
+
+    restarted = stack.start_worker()
+    wait_until(lambda: _blocks(stack, staff) == before | {(start, end)}, RECOVERY, restarted, beat)
+    wait_until(lambda: _waiting(stack) == 0, 10, restarted)
