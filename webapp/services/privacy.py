@@ -31,9 +31,11 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
+    AuthorizationSubmission,
     Booking,
     BusyBlock,
     CalendarConnection,
+    ServiceAccount,
     ServiceAccountAuthorization,
     User,
 )
@@ -177,6 +179,22 @@ def pseudonym(user: User) -> str:
     return f"erased-user-{user.id}"
 
 
+def _forget_in_submissions(organisation_id: int, email: str, name: str) -> None:
+    """The organisation's bulk-authorization results name the address: say the pseudonym."""
+    submissions = db.session.scalars(
+        sa.select(AuthorizationSubmission)
+        .join(ServiceAccount, ServiceAccount.id == AuthorizationSubmission.service_account_id)
+        .where(ServiceAccount.organisation_id == organisation_id)
+    )
+    for submission in submissions:
+        results = submission.results or []
+        if any(str(r.get("email", "")).lower() == email.lower() for r in results):
+            submission.results = [
+                {**r, "email": name} if str(r.get("email", "")).lower() == email.lower() else r
+                for r in results
+            ]
+
+
 def erase_user(user: User, *, confirm_email: str) -> ErasureReport:
     """Erase an instructor (see the module docstring); ``confirm_email`` must be theirs."""
     if user.is_admin:
@@ -198,6 +216,7 @@ def erase_user(user: User, *, confirm_email: str) -> ErasureReport:
             sa.func.lower(ServiceAccountAuthorization.email) == email.lower()
         )
     )
+    _forget_in_submissions(user.organisation_id, email, name)
     renamed = _pseudonymise_audit(user, email, name)
     kept = db.session.scalar(
         sa.select(sa.func.count()).select_from(Booking).where(Booking.instructor_id == user.id)
