@@ -86,7 +86,7 @@ def receive_push(
             db.session.commit()
             queue_sync(connection.id)
         return PushOutcome.ACCEPTED
-    connection.last_notification_at = utcnow()
+    _stamp_notification(connection.id)
     newly_disconnected = False
     if kind == "profile_disconnected":
         newly_disconnected = mark_needs_reconnect(
@@ -106,6 +106,28 @@ def receive_push(
         queue_sync(connection.id)
     log.info("push %s accepted for connection id=%s", kind, connection.id)
     return PushOutcome.ACCEPTED
+
+
+# The "last notification" time is for people (health pages); a burst of deliveries for one
+# connection must not queue on that row's lock, so it is written at most this often.
+STAMP_EVERY = timedelta(seconds=30)
+
+
+def _stamp_notification(connection_id: int) -> None:
+    """Record when the connection last heard from Cronofy (in the caller's transaction)."""
+    now = utcnow()
+    db.session.execute(
+        sa.update(CalendarConnection)
+        .where(
+            CalendarConnection.id == connection_id,
+            sa.or_(
+                CalendarConnection.last_notification_at.is_(None),
+                CalendarConnection.last_notification_at < now - STAMP_EVERY,
+            ),
+        )
+        .values(last_notification_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _connection_for(path_token: str, notification: object) -> CalendarConnection | None:
