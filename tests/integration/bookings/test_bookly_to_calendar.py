@@ -20,6 +20,7 @@ from tests.sandbox_fixtures import RunningSandbox
 from tests.webapp_fixtures import People
 from webapp.extensions import BOOKLY_MIRROR_TASK, BOOKLY_POLL_TASK, db
 from webapp.inprocess_beat import InProcessBeat, start_if_configured
+from webapp.mail import CapturingMailer
 from webapp.models import (
     Booking,
     BookingStatus,
@@ -29,7 +30,7 @@ from webapp.models import (
     OutboxStatus,
     SyncCursor,
 )
-from webapp.services import bookly_sync
+from webapp.services import bookly_sync, calendar_repair
 from webapp.services.bookly_sync import MIRROR_JOB
 
 from .conftest import NOW, School, at, connect_instructor
@@ -306,3 +307,24 @@ def test_the_in_process_beat_is_off_unless_asked_and_never_beside_a_broker(
     beat = start_if_configured(app)
     assert beat is not None
     beat.stop()
+
+
+def test_a_mirrored_event_deleted_behind_our_back_is_written_again(
+    app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
+    sandbox: RunningSandbox, mailer: CapturingMailer,
+) -> None:  # fmt: skip
+    connect_instructor(app, people, "read_write")
+    _poll(app, gateway)
+    appointment = _bookly_appointment(school, "10:00", "11:00")
+    _sync(app, cronofy, gateway)
+    calendar = _calendar(app)
+    (event,) = _mirrored(sandbox, calendar)
+    sandbox.control.delete_event(event["event_uid"])
+    assert _mirrored(sandbox, calendar) == []
+    with app.app_context():
+        connection_id = int(db.session.scalar(sa.select(CalendarConnection.id)) or 0)
+        found = calendar_repair.check_booking_events(cronofy, gateway, mailer, connection_id,
+                                                     now=NOW)  # fmt: skip
+    assert found.rewritten == 1
+    _mirror(app, cronofy, gateway)
+    assert [e["event_id"] for e in _mirrored(sandbox, calendar)] == [f"bridge-bookly-{appointment}"]

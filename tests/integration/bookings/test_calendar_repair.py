@@ -12,7 +12,7 @@ from flask import Flask
 from bookly_client import BooklyGateway
 from cronofy_client import CronofyClient
 from tests.sandbox_fixtures import RunningSandbox
-from tests.webapp_fixtures import People
+from tests.webapp_fixtures import People, log_in
 from webapp.extensions import db
 from webapp.mail import CapturingMailer
 from webapp.models import (
@@ -208,6 +208,11 @@ def test_reconciliation_repairs_a_bookly_block_deleted_behind_our_back(
     assert count == len(blocks)
     assert victim not in ids
     assert len(gateway.appointments_by_id([int(i or 0) for i in ids])) == len(blocks)
+    admin = app.test_client()  # the repair is on the admins' health page
+    assert log_in(admin, people.admin_email, people.password).status_code == 302
+    row = admin.get("/sync").get_data(as_text=True).split(
+        f'data-instructor="{people.instructor_id}"', 1)[1].split("</tr>", 1)[0]  # fmt: skip
+    assert ": 1 repaired" in row
     with app.app_context():
         again = calendar_repair.reconcile_connection(cronofy, gateway, mailer, connection_id)
     assert again.repairs == 0
