@@ -5,14 +5,17 @@ never deletes a block; the worker and beat are real subprocesses on Redis.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 import redis
 import sqlalchemy as sa
 
-from tests.integration.processes.conftest import Stack, wait_until
+from tests.integration.processes.conftest import ADA, Stack, wait_until
 from tests.integration.processes.test_two_way_sync import _ada, _blocks, _day, _synced
+from tests.process_stack import PASSWORD
+from tests.webapp_fixtures import log_in
 from webapp.extensions import db
 from webapp.models import InboundNotification
 
@@ -32,6 +35,19 @@ def _waiting(stack: Stack) -> int:
 
 
 @pytest.mark.requirement(18)
+def _pages_say_waiting(stack: Stack) -> None:
+    """The instructor's calendars page and the admins' health page both show the backlog."""
+    ada = stack.client()
+    assert log_in(ada, ADA, PASSWORD).status_code == 302
+    card = ada.get("/calendars").get_data(as_text=True)
+    assert re.search(r"\d+ changes? waiting since", card), card
+    admin = stack.client()
+    assert log_in(admin, "admin@demo.test", "demo-admin").status_code == 302
+    page = admin.get("/sync").get_data(as_text=True)
+    row = page.split('data-instructor="', 1)[1]
+    assert re.search(r"<td>[1-9]\d* \(oldest", page), row[:600]
+
+
 def test_bookly_down_then_cronofy_failing_lose_and_duplicate_nothing(stack: Stack) -> None:
     worker = stack.start_worker()
     beat = stack.start_beat()
@@ -48,6 +64,7 @@ def test_bookly_down_then_cronofy_failing_lose_and_duplicate_nothing(stack: Stac
     time.sleep(OUTAGE)
     assert _blocks(stack, staff) == before  # read directly, not through the cut link
     assert _waiting(stack) > 0
+    _pages_say_waiting(stack)
     stack.bookly_link.restore()
     wait_until(lambda: _blocks(stack, staff) == before | {(start, end)}, RECOVERY, worker, beat)
     wait_until(lambda: _waiting(stack) == 0, 10, worker)
