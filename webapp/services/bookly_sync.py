@@ -214,6 +214,19 @@ def queue_mirrors(appointment_ids: Iterable[int], moment: datetime | None = None
     return _queue(appointment_ids, moment or utcnow())
 
 
+def reconcile_soon() -> None:
+    """Make the next poll compare the whole window (a calendar was just connected: its
+    instructor's Bookly appointments should reach it now, not at the next period).
+    Joins the caller's transaction (its half-built rows are not flushed by this)."""
+    with db.session.no_autoflush:
+        db.session.execute(
+            sa.update(SyncCursor)
+            .where(SyncCursor.name == FEED)
+            .values(reconciled_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def managed_staff() -> dict[int, int]:
     """Bookly staff id -> instructor id, for active instructors linked to a staff member."""
     rows = db.session.execute(
@@ -224,19 +237,32 @@ def managed_staff() -> dict[int, int]:
     return {int(staff): int(user) for staff, user in rows if staff is not None}
 
 
+def _stale(connected_at: datetime | None, synced_at: datetime | None) -> bool:
+    return connected_at is not None and (synced_at is None or synced_at < connected_at)
+
+
 def _reconcile(bookly: BooklyGateway, moment: datetime, horizon_days: int) -> int:
     """Queue a job for each appointment whose row differs from what was last mirrored."""
     staff = managed_staff()
     if not staff:
         return 0
+    # A mirror decided before its instructor's calendar was connected (or reconnected) is
+    # decided again: left out of ``known``, it comes back as a difference.
+    connected: dict[int | None, datetime | None] = dict(
+        db.session.execute(
+            sa.select(CalendarConnection.user_id, CalendarConnection.connected_at)
+        ).all()
+    )
     known: dict[int, str] = {
         int(a): str(f)
-        for a, f in db.session.execute(
-            sa.select(BooklyMirror.bookly_appointment_id, BooklyMirror.fingerprint).where(
-                BooklyMirror.fingerprint.isnot(None)
-            )
+        for a, f, instructor, synced in db.session.execute(
+            sa.select(
+                BooklyMirror.bookly_appointment_id, BooklyMirror.fingerprint,
+                BooklyMirror.instructor_id, BooklyMirror.synced_at,
+            ).where(BooklyMirror.fingerprint.isnot(None))
         )
-    }
+        if not _stale(connected.get(instructor), synced)
+    }  # fmt: skip
     result = bookly.reconcile(
         known, moment - PAST_MARGIN, moment + timedelta(days=horizon_days),
         staff_ids=sorted(staff),

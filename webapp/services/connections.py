@@ -33,7 +33,7 @@ from webapp.models import (
     User,
 )
 from webapp.security import TokenDecryptError, new_state_token, token_digest
-from webapp.services import audit
+from webapp.services import audit, bookly_sync
 from webapp.services.calendar_settings import of_connection
 from webapp.services.connection_errors import (
     AccountAlreadyLinked,
@@ -341,6 +341,7 @@ def _apply_grant(
         # Only an explicit replacement gets here (callbacks refuse otherwise): say so.
         connection.replaced_individual_at = now
     connection.connected_at = now
+    bookly_sync.reconcile_soon()  # Bookly's appointments of this instructor reach it now
     profile = next(
         (p for p in info.profiles if linked and p.profile_id == linked.profile_id),
         info.profiles[0] if info.profiles else None,

@@ -328,3 +328,29 @@ def test_a_mirrored_event_deleted_behind_our_back_is_written_again(
     assert found.rewritten == 1
     _mirror(app, cronofy, gateway)
     assert [e["event_id"] for e in _mirrored(sandbox, calendar)] == [f"bridge-bookly-{appointment}"]
+
+
+def test_appointments_made_before_the_instructor_connected_reach_the_calendar_at_once(
+    app: Flask, people: People, school: School, gateway: BooklyGateway, cronofy: CronofyClient,
+    sandbox: RunningSandbox,
+) -> None:  # fmt: skip
+    """Real time here: the window reconciled is the one ahead of today."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    soon = (datetime.now(UTC) + timedelta(days=3)).astimezone(ZoneInfo("Europe/Berlin"))
+    day = soon.strftime("%Y-%m-%d")
+    appointment = school.site.bookly_appointment(
+        school.staff_id, school.lesson, f"{day} 10:00", f"{day} 11:00"
+    )
+    with app.app_context():  # the first poll decides: Ada has no calendar, nothing to write
+        bookly_sync.poll(gateway)
+        bookly_sync.run_due(cronofy, gateway)
+        assert db.session.scalars(sa.select(BooklyMirror.calendar_id)).all() == [None]
+    connect_instructor(app, people, "read_write")
+    with app.app_context():  # the next poll compares again at once, not in 15 minutes
+        assert bookly_sync.poll(gateway).reconciled
+        bookly_sync.run_due(cronofy, gateway)
+    assert [e["event_id"] for e in _mirrored(sandbox, _calendar(app))] == [
+        f"bridge-bookly-{appointment}"
+    ]
