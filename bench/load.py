@@ -217,7 +217,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     """Measure and write bench/results/load.md."""
-    broker = redis.Redis.from_url(REDIS_URL)
+    broker = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
     broker.flushdb()
     with served_sandbox() as box, mariadb_database() as bookly_url, \
             postgres_database() as our_url, tempfile.TemporaryDirectory() as tmp:  # fmt: skip

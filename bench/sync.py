@@ -98,7 +98,7 @@ def main() -> None:
         "DROP DATABASE IF EXISTS `{name}`",
     )
     maria_url += "?charset=utf8mb4"
-    broker = redis.Redis.from_url(BROKER_URL)
+    broker = redis.Redis.from_url(BROKER_URL, socket_timeout=5, socket_connect_timeout=5)
     broker.flushdb()
     lone: list[float] = []
     second: list[float] = []

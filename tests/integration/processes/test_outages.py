@@ -97,7 +97,7 @@ def test_a_redis_restart_that_loses_the_queue_loses_no_work(stack: Stack, broker
     start, end = _day(8, 9), _day(8, 10)
     stack.control.add_event(calendar, "Physio", start, end)
     wait_until(lambda: _waiting(stack) > 0, 10)
-    broker = redis.Redis.from_url(broker_url)
+    broker = redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5)
     wait_until(lambda: broker.llen("celery") > 0, 10)
     stack.redis_link.cut()  # ...when Redis restarts empty
     broker.flushdb()
