@@ -343,22 +343,9 @@ def run_one(
 
 
 def _failed(job_id: int, moment: datetime, reason: str) -> OutboxStatus:
-    job = db.session.get(OutboxJob, job_id)
-    if job is None:
-        return OutboxStatus.DEAD
-    job.attempts += 1
-    job.locked_until = None
-    job.last_error = reason[:500]
-    if job.attempts >= MAX_ATTEMPTS:
-        job.status = OutboxStatus.DEAD
-        log.error("Bookly mirror job %s dead after %d attempts: %s", job_id, job.attempts, reason)
-    else:
-        job.next_attempt_at = moment + outbox.backoff(
-            job.attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP
-        )
-        log.warning("Bookly mirror job %s failed (attempt %d): %s", job_id, job.attempts, reason)
-    db.session.commit()
-    return job.status
+    job = outbox.record_failure(job_id, moment, reason, max_attempts=MAX_ATTEMPTS,
+                                base=BACKOFF_BASE, cap=BACKOFF_CAP)  # fmt: skip
+    return job.status if job is not None else OutboxStatus.DEAD
 
 
 def _mirror_row(appointment_id: int) -> BooklyMirror | None:

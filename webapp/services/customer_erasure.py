@@ -220,19 +220,6 @@ def _rewrite_event(cronofy: CronofyClient, booking: Booking) -> None:
 
 
 def _failed(job_id: int, moment: datetime, reason: str) -> str:
-    job = db.session.get(OutboxJob, job_id)
-    if job is None:
-        return "dead"
-    job.attempts += 1
-    job.locked_until = None
-    job.last_error = reason[:500]
-    if job.attempts >= MAX_ATTEMPTS:
-        job.status = OutboxStatus.DEAD
-        log.error("customer erasure job %s dead after %d attempts: %s", job_id, job.attempts,
-                  reason)  # fmt: skip
-    else:
-        job.next_attempt_at = moment + outbox.backoff(
-            job.attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP
-        )
-    db.session.commit()
-    return "dead" if job.status is OutboxStatus.DEAD else "retried"
+    job = outbox.record_failure(job_id, moment, reason, max_attempts=MAX_ATTEMPTS,
+                                base=BACKOFF_BASE, cap=BACKOFF_CAP)  # fmt: skip
+    return "dead" if job is None or job.status is OutboxStatus.DEAD else "retried"

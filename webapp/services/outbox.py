@@ -7,6 +7,7 @@ claim that expires. Backoff is capped, full-jitter exponential.
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import datetime, timedelta
 
@@ -14,6 +15,8 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import OutboxJob, OutboxStatus
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CLAIM = timedelta(minutes=2)
 
@@ -54,3 +57,30 @@ def due_ids(kinds: tuple[str, ...], moment: datetime, limit: int = 100) -> list[
             .limit(limit)
         )
     )
+
+
+def record_failure(
+    job_id: int,
+    moment: datetime,
+    reason: str,
+    *,
+    max_attempts: int,
+    base: timedelta,
+    cap: timedelta,
+) -> OutboxJob | None:
+    """Count a failed attempt and commit: retried after a backoff, or dead after
+    ``max_attempts`` (the caller says what else a dead job means). None when the job is gone."""
+    job = db.session.get(OutboxJob, job_id)
+    if job is None:
+        return None
+    job.attempts += 1
+    job.locked_until = None
+    job.last_error = reason[:500]
+    if job.attempts >= max_attempts:
+        job.status = OutboxStatus.DEAD
+        log.error("%s job %s dead after %d attempts: %s", job.kind, job_id, job.attempts, reason)
+    else:
+        job.next_attempt_at = moment + backoff(job.attempts, base=base, cap=cap)
+        log.warning("%s job %s failed (attempt %d): %s", job.kind, job_id, job.attempts, reason)
+    db.session.commit()
+    return job

@@ -68,22 +68,13 @@ def run_one(ctx: DeliveryContext, job_id: int, moment: datetime) -> OutboxStatus
 
 
 def _failed(job_id: int, public_id: str, moment: datetime, reason: str) -> OutboxStatus:
-    job = db.session.get(OutboxJob, job_id)
+    job = outbox.record_failure(job_id, moment, reason, max_attempts=MAX_ATTEMPTS,
+                                base=BACKOFF_BASE, cap=BACKOFF_CAP)  # fmt: skip
     if job is None:
         return OutboxStatus.DEAD
-    job.attempts += 1
-    job.locked_until = None
-    job.last_error = reason[:500]
-    if job.attempts >= MAX_ATTEMPTS:
-        job.status = OutboxStatus.DEAD
+    if job.status is OutboxStatus.DEAD:  # the booking shows "calendar not updated"
         booking = store.by_public_id(public_id)
         if booking is not None:
             booking.delivery_state = DeliveryState.FAILED
-        log.error("booking sync job %s dead after %d attempts: %s", job_id, job.attempts, reason)
-    else:
-        job.next_attempt_at = moment + outbox.backoff(
-            job.attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP
-        )
-        log.warning("booking sync job %s failed (attempt %d): %s", job_id, job.attempts, reason)
-    db.session.commit()
+            db.session.commit()
     return job.status
