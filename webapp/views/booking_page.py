@@ -5,11 +5,14 @@ slot taken meanwhile shows the next free ones."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 
 from bookly_client import BooklyError, BooklyGateway
 from webapp import metrics
@@ -82,18 +85,10 @@ def book(instructor_id: int) -> ResponseReturnValue:
     service_id = int(raw_service) if raw_service.isdigit() else (service_ids or [0])[0]
     problem, status, fields = None, 200, {}
     if request.method == "POST":
-        try:
-            made = _post(instructor, bookly, service_id, zone)
-        except bookings.SlotTaken:
-            metrics.count_booking_conflict()
-            problem, status = "That time was just taken. Please choose one of these.", 409
-        except bookings.InvalidBooking as exc:
-            problem, status, fields = "Please check the form.", 422, exc.fields
-        except (bookings.IdempotencyConflict, bookings.BookingUnavailable) as exc:
-            problem, status = str(exc), 503
-        else:
-            return redirect(url_for("booking_page.confirmed", public_id=made.public_id,
-                                    tz=zone.key), code=303)  # fmt: skip
+        outcome = _submit(lambda: _post(instructor, bookly, service_id, zone), zone)
+        if not isinstance(outcome, Refusal):
+            return outcome
+        problem, status, fields = outcome.problem, outcome.status, outcome.fields
     try:
         first = date.fromisoformat(request.values.get("week", ""))
     except ValueError:
@@ -136,18 +131,10 @@ def book_school(organisation_id: int) -> ResponseReturnValue:
             if u.id in chosen.instructor_ids]  # fmt: skip
     problem, status, fields = None, 200, {}
     if request.method == "POST":
-        try:
-            made = _post_any(team, bookly, chosen.id, zone)
-        except bookings.SlotTaken:
-            metrics.count_booking_conflict()
-            problem, status = "That time was just taken. Please choose one of these.", 409
-        except bookings.InvalidBooking as exc:
-            problem, status, fields = "Please check the form.", 422, exc.fields
-        except (bookings.IdempotencyConflict, bookings.BookingUnavailable) as exc:
-            problem, status = str(exc), 503
-        else:
-            return redirect(url_for("booking_page.confirmed", public_id=made.public_id,
-                                    tz=zone.key), code=303)  # fmt: skip
+        outcome = _submit(lambda: _post_any(team, bookly, chosen.id, zone), zone)
+        if not isinstance(outcome, Refusal):
+            return outcome
+        problem, status, fields = outcome.problem, outcome.status, outcome.fields
     try:
         first = date.fromisoformat(request.values.get("week", ""))
     except ValueError:
@@ -206,6 +193,30 @@ def _request(instructor_id: int, service_id: int, start: datetime,
                                    form.get("phone", ""), zone.key),
         note=form.get("note") or None,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a booking was not made: what to say, the status, messages per field."""
+
+    problem: str
+    status: int
+    fields: dict[str, str]
+
+
+def _submit(book: Callable[[], Booking], zone: ZoneInfo) -> Response | Refusal:
+    """Run a booking; the redirect to its confirmation, or (problem, status, fields)."""
+    try:
+        made = book()
+    except bookings.SlotTaken:
+        metrics.count_booking_conflict()
+        return Refusal("That time was just taken. Please choose one of these.", 409, {})
+    except bookings.InvalidBooking as exc:
+        return Refusal("Please check the form.", 422, dict(exc.fields))
+    except (bookings.IdempotencyConflict, bookings.BookingUnavailable) as exc:
+        return Refusal(str(exc), 503, {})
+    return redirect(url_for("booking_page.confirmed", public_id=made.public_id, tz=zone.key),
+                    code=303)  # fmt: skip
 
 
 def _post(instructor: User, bookly: BooklyGateway, service_id: int, zone: ZoneInfo) -> Booking:
