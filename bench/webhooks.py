@@ -6,15 +6,17 @@ The app runs as in production: gunicorn with 2 workers, PostgreSQL (a throwaway 
 Celery's broker and the shared rate-limit counters on Redis (database 13, emptied after),
 and Cronofy and Bookly unreachable (nothing in an acknowledgement may wait for either).
 50 instructors are connected, so the per-channel push limit is not what is measured. A
-bounded load generator (16 client threads, one keep-alive session each) first asks /healthz
-for DURATION seconds, then posts signed, distinct change notifications round-robin over the
-50 channels for as long; both are reported side by side, from the same run.
+bounded load generator (16 client threads, one keep-alive session each) alternates, ROUNDS
+times, SLICE seconds of /healthz with SLICE seconds of signed, distinct change notifications
+round-robin over the 50 channels; both are reported side by side, from the same run
+(alternating keeps a shared machine's changing load from favouring one kind).
 
 Targets (issue 15): acknowledgement throughput >= 0.7 x /healthz, p99 < 250 ms.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -43,7 +45,8 @@ BIN = Path(sys.executable).parent
 REDIS_URL = "redis://127.0.0.1:6379/13"
 CHANNELS = 50
 THREADS = 16
-DURATION = 10.0
+ROUNDS = 4
+SLICE = 3.0
 CLIENT_SECRET = "CRN_bench_" + secrets.token_urlsafe(24)
 
 
@@ -152,19 +155,21 @@ def gunicorn(env: dict[str, str]) -> Iterator[str]:
         process.wait(20)
 
 
-def load(name: str, make: Callable[[requests.Session, int], requests.Response]) -> Run:
-    """THREADS threads, each sending one request after another, for DURATION seconds."""
+def load(
+    name: str, make: Callable[[requests.Session, int], requests.Response], numbers: Iterator[int]
+) -> Run:
+    """THREADS threads, each sending one request after another, for SLICE seconds; request
+    ``n`` comes from ``numbers`` (shared across slices, so bodies stay distinct)."""
     lock = threading.Lock()
     latencies: list[float] = []
     errors = [0]
-    counter = iter(range(10**9))
-    stop_at = time.monotonic() + DURATION
+    stop_at = time.monotonic() + SLICE
 
     def worker() -> None:
         with requests.Session() as http:
             while time.monotonic() < stop_at:
                 with lock:
-                    n = next(counter)
+                    n = next(numbers)
                 started = time.perf_counter()
                 answer = make(http, n)
                 took = time.perf_counter() - started
@@ -182,6 +187,17 @@ def load(name: str, make: Callable[[requests.Session, int], requests.Response]) 
     return Run(name, len(latencies), errors[0], time.monotonic() - started, latencies)
 
 
+def merged(runs: list[Run]) -> Run:
+    """The slices of one kind as one run."""
+    return Run(
+        runs[0].name,
+        sum(run.answers for run in runs),
+        sum(run.errors for run in runs),
+        sum(run.seconds for run in runs),
+        [latency for run in runs for latency in run.latencies],
+    )
+
+
 def _since(n: int) -> str:
     """A distinct, well-formed changes_since per notification (distinct signed bodies)."""
     moment = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(seconds=n)
@@ -195,8 +211,9 @@ def main() -> None:
         env = production_env(database_url, multiproc)
         channels = seed(env)
         with gunicorn(env) as base:
-            health = load("GET /healthz",
-                          lambda http, n: http.get(f"{base}/healthz", timeout=10))  # fmt: skip
+
+            def healthz(http: requests.Session, n: int) -> requests.Response:
+                return http.get(f"{base}/healthz", timeout=10)
 
             def push(http: requests.Session, n: int) -> requests.Response:
                 path, channel = channels[n % len(channels)]
@@ -209,8 +226,17 @@ def main() -> None:
                            "Content-Type": "application/json"}  # fmt: skip
                 return http.post(base + path, data=body, headers=headers, timeout=10)
 
-            acks = load("POST signed change (202)", push)
-        redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5).flushdb()
+            health_runs: list[Run] = []
+            ack_runs: list[Run] = []
+            numbers = itertools.count()
+            for _ in range(ROUNDS):
+                health_runs.append(load("GET /healthz", healthz, numbers))
+                ack_runs.append(load("POST signed change (202)", push, numbers))
+        broker = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+        published = int(broker.llen("celery"))  # sync messages queued (no worker runs here)
+        broker.flushdb()
+    health, acks = merged(health_runs), merged(ack_runs)
+    slices = [a.per_second / h.per_second for h, a in zip(health_runs, ack_runs, strict=True)]
     ratio = acks.per_second / health.per_second
     lines = [
         "# webhooks benchmark",
@@ -220,7 +246,8 @@ def main() -> None:
         f"(shared machine); after: {os.getloadavg()[0]:.1f}.",
         "",
         f"gunicorn, 2 workers, PostgreSQL, broker and counters on Redis, Cronofy and Bookly "
-        f"unreachable; {THREADS} client threads for {DURATION:.0f} s each, on the same machine.",
+        f"unreachable; {THREADS} client threads, {ROUNDS} rounds of {SLICE:.0f} s of each kind "
+        f"in turn, on the same machine.",
         "",
         "| request | answers | errors | per second | p50 | p99 |",
         "|---|---|---|---|---|---|",
@@ -237,22 +264,35 @@ def main() -> None:
         f"{'met' if ratio >= 0.7 else 'NOT met'}); ack p99 {p99:.0f} ms (target < 250 ms: "
         f"{'met' if p99 < 250 else 'NOT met'}).",
         "",
+        f"Per round: {', '.join(f'{r:.2f}' for r in slices)}. Calendar syncs queued during the "
+        f"{acks.answers} acknowledgements: {published} (a burst queues one run per channel).",
+        "",
         "## How to read",
         "",
-        "- Each acknowledgement verifies the HMAC, finds the channel by its URL token, stores",
-        "  the notification once (inbox row), stamps the connection's last notification (at most",
-        "  every 30 s, so a burst does not queue on that row's lock) and",
-        "  queues the calendar sync on Redis; the sync itself is the worker's (not running here).",
+        "- Each acknowledgement verifies the HMAC, counts the channel against its limit (in the",
+        "  worker's memory), inserts the inbox row from the live connection that the URL token",
+        "  and the signed channel id both name, in one statement that is its own transaction",
+        "  (durable when it returns), and asks Redis whether a sync of that connection is already",
+        "  queued (SET NX): only the first change of a burst publishes a Celery message (the",
+        "  count above). The sync itself is the worker's (not running here).",
         "- The load generator runs on the same 2 cores as gunicorn and PostgreSQL: it takes",
-        "  CPU from both kinds alike, so compare the ratio, not the absolute numbers.",
-        "- Profiled in process (200 acks, PostgreSQL): about 15-20 ms each, mostly database",
-        "  round trips (channel lookup, inbox insert, commit) and Redis (per-channel limit",
-        "  windows, the Celery publish). The availability cache is no longer dropped per",
-        "  notification (its sync run drops it once per read) and the connection row is no",
-        "  longer written per delivery; runs give 0.22-0.24 of /healthz, within the noise of",
-        "  before (0.16-0.31). The 0.7 target would need an acknowledgement costing about as",
-        "  much as /healthz, i.e. without the durable inbox",
-        "  row in PostgreSQL that the reliability reference asks for (store, then acknowledge);",
-        "  we keep the row and meet the p99 target instead.",
+        "  CPU from both kinds alike, so compare the ratio, not the absolute numbers; the",
+        "  rounds alternate so that a shared machine's changing load hits both kinds.",
+        "- In process (WSGI calls, minimum of 7 batches of 300): an acknowledgement costs about",
+        "  1.0 ms of CPU against 0.25 ms for /healthz; the inbox statement about 0.5 ms (the",
+        "  pool's ping and the insert: two PostgreSQL round trips), the queued-sync check",
+        "  0.1-0.2 ms, verifying and reading the body 0.1 ms.",
+        "- Before this version an acknowledgement took about 6.4 ms (five PostgreSQL round",
+        "  trips: channel lookup, insert, connection stamp, commit, reload; four Redis ones: the",
+        "  limit in Redis plus two reads for X-RateLimit headers, and a Celery message per",
+        "  notification), and runs gave 0.16-0.31 of /healthz.",
+        "- Why 0.7 is not reached: what is left is the durable insert and the one check after",
+        "  it that a sync will read the change. Leaving out the check and the pool's ping (an",
+        "  experiment, not a design: a change would then wait for the 60 s sweep) gave 0.74",
+        "  in one two-round run (rounds 0.86 and 0.63): even an acknowledgement that only",
+        "  stores its row sits at the target on this machine. Meeting it with margin needs",
+        "  acknowledging before the row is durable, which the reliability reference forbids,",
+        "  or moving the wake-up off the request (PostgreSQL NOTIFY in the insert, a listener",
+        "  in the worker), which is not built.",
     ]
     write_results("webhooks", lines)

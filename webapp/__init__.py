@@ -28,6 +28,7 @@ from webapp.inprocess_beat import start_if_configured
 from webapp.logging_config import configure_logging
 from webapp.models import User
 from webapp.security import TokenCipher
+from webapp.sync_queue import build_sync_queue
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clients: Clients | No
     app.extensions["token_cipher"] = TokenCipher(app.config["TOKEN_ENCRYPTION_KEYS"])
     app.extensions["clients"] = clients if clients is not None else build_clients(app.config)
     app.extensions["availability_cache"] = build_availability_cache(app.config)
+    app.extensions["sync_queue"] = build_sync_queue(app.config)
     _register_blueprints(app)
     install_security_headers(app, cronofy_app_url=_cronofy_app_url(app))
     if app.config["CRONOFY_SANDBOX"] and app.config["SANDBOX_MOUNT"]:

@@ -32,6 +32,7 @@ from webapp.services import (
 from webapp.services.bookings.delivery import DeliveryContext
 from webapp.services.bookings.links import ManageLinks
 from webapp.services.bookings.sync_jobs import run_due
+from webapp.sync_queue import get_sync_queue
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,10 @@ def kick_booking_delivery() -> None:
 @shared_task(name=CALENDAR_SYNC_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
 def sync_calendar(connection_id: int, full: bool = False) -> int:
     """Mirror one connection's calendar busy time into Bookly; return the blocks changed."""
+    # Before anything reads the pending notifications: one stored from now on queues its
+    # own run, one stored before is read by this run (webapp/sync_queue.py).
+    queue = get_sync_queue()
+    queue.clear(connection_id)
     clients = get_clients()
     if clients.bookly is None:
         return 0
@@ -110,11 +115,15 @@ def sync_calendar(connection_id: int, full: bool = False) -> int:
             horizon_days=_horizon(), cache=get_availability_cache(),
         )  # fmt: skip
     if run.retry_in is not None:
-        try:  # the rest of the burst, in one read once the gap has passed
+        # The rest of the burst, in one read once the gap has passed; notifications stored
+        # meanwhile find that run marked and queue nothing more.
+        queue.mark(connection_id, run.retry_in)
+        try:
             celery.tasks[CALENDAR_SYNC_TASK].apply_async(
                 (connection_id, False), countdown=run.retry_in
             )
         except Exception:  # stored notifications wait for the sweep
+            queue.clear(connection_id)
             log.warning("could not queue the delayed calendar sync; the sweep will", exc_info=True)
     return run.created + run.moved + run.deleted
 
@@ -131,10 +140,24 @@ def sweep_calendar_syncs() -> int:
 def kick_calendar_sync(connection_id: int, *, full: bool = False) -> None:
     """Queue a calendar sync of one connection (``full``: even with nothing pending); the
     sweep picks pending notifications up if this fails."""
+    _publish_sync(connection_id, full=full)
+
+
+def queue_sync_for_change(connection_id: int) -> None:
+    """Queue a sync for a change just stored, unless one is queued and not started yet
+    (it will read this change too): a burst queues one run, not one per notification."""
+    queue = get_sync_queue()
+    if queue.claim(connection_id) and not _publish_sync(connection_id, full=False):
+        queue.clear(connection_id)
+
+
+def _publish_sync(connection_id: int, *, full: bool) -> bool:
     try:
         current_app.extensions["celery"].tasks[CALENDAR_SYNC_TASK].delay(connection_id, full)
     except Exception:  # the notification is stored; the sweep runs it
         log.warning("could not queue a calendar sync now; the sweep will", exc_info=True)
+        return False
+    return True
 
 
 @shared_task(name=BOOKLY_POLL_TASK)  # type: ignore[untyped-decorator]  # celery is untyped

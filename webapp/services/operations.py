@@ -145,7 +145,7 @@ def _instructor(user: User) -> InstructorSync:
     health = sync.sync_health(connection)
     state = "connected" if connection.status is ConnectionStatus.CONNECTED else "needs reconnect"
     return InstructorSync(
-        user.id, user.name or user.email, state, connection.last_notification_at,
+        user.id, user.name or user.email, state, health.last_notification_at,
         connection.last_synced_at, health.waiting, health.oldest_waiting_at, health.blocks,
         connection.reconciled_at, connection.last_repairs, int(not_delivered or 0),
     )  # fmt: skip

@@ -41,6 +41,7 @@ from webapp.models import (
 )
 from webapp.services import audit
 from webapp.services.disconnection import DisconnectResult, disconnect
+from webapp.services.sync import sync_health
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def _connection(connection: CalendarConnection) -> dict[str, Any]:
         "write_calendar_id": connection.write_calendar_id,
         "conflict_calendar_ids": list(connection.conflict_calendar_ids or []),
         "connected_at": _when(connection.connected_at),
-        "last_notification_at": _when(connection.last_notification_at),
+        "last_notification_at": _when(sync_health(connection).last_notification_at),
         "last_synced_at": _when(connection.last_synced_at),
     }
 

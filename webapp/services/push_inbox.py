@@ -8,12 +8,14 @@ moves the connection to ``needs_reconnect`` and tells the instructor (relink).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,7 +28,7 @@ from cronofy_client import (
     UnknownNotification,
     parse_callback,
 )
-from webapp.database import utcnow
+from webapp.database import UTCDateTime, utcnow
 from webapp.extensions import db
 from webapp.models import CalendarConnection, ConnectionStatus, InboundNotification
 from webapp.security import token_digest
@@ -62,9 +64,13 @@ def receive_push(
 ) -> PushOutcome:
     """Handle one push delivery to /webhooks/cronofy/<token>; commits at most once.
 
-    A stored notification other than a change drops the instructor's cached availability at
-    once (the connection changed); a change does so through its sync run. A stored sync type calls
-    ``queue_sync(connection_id)`` after the commit (it must only queue, never sync inline).
+    A change costs one statement and its commit: the inbox row is inserted from the
+    connection the URL token and the signed channel id both name (nothing is inserted for an
+    unknown, revoked or mismatched channel, nor for a body already stored); only when nothing
+    was inserted is the connection looked up, to say why. A stored sync type then calls
+    ``queue_sync(connection_id)`` after the commit (it must only queue, never sync inline); the
+    sync run drops the instructor's cached availability once per read. Any other stored type
+    (a profile disconnected) changes the connection, and its availability, at once.
     """
     if not cronofy.webhook_verifier().verify(raw_body, signature):
         log.warning("push with a bad signature rejected")
@@ -74,42 +80,69 @@ def receive_push(
     except MalformedCallback:
         log.warning("signed push body could not be read")
         return PushOutcome.MALFORMED
-    connection = _connection_for(path_token, notification)
-    if connection is None or not isinstance(notification, PushNotification | UnknownNotification):
+    if not isinstance(notification, PushNotification | UnknownNotification):
+        log.warning("signed callback that is not a push notification ignored")
+        return PushOutcome.IGNORED
+    if not path_token or len(path_token) > MAX_PATH_TOKEN_LENGTH:
+        log.warning("push for an unknown or disconnected channel ignored")
         return PushOutcome.IGNORED
     kind = notification.type or "unknown"
-    if not _store(raw_body, kind, notification.channel_id, connection.id):
-        log.info("duplicate push for connection id=%s", connection.id)
-        if kind in SYNC_TYPES and queue_sync is not None and _reopen(raw_body):
-            # Two changes can share a body (same changes_since): sync again. The run compares
-            # the whole calendar with Bookly, so a true redelivery changes nothing there.
-            db.session.commit()
-            queue_sync(connection.id)
+    connection_id = _store(raw_body, kind, path_token, notification.channel_id)
+    if connection_id is None:
+        return _not_stored(raw_body, kind, path_token, notification, queue_sync)
+    if kind in SYNC_TYPES:  # stored and committed
+        if queue_sync is not None:
+            queue_sync(connection_id)
+        log.info("push %s accepted for connection id=%s", kind, connection_id)
         return PushOutcome.ACCEPTED
-    _stamp_notification(connection.id)
+    _stamp_notification(connection_id)
     newly_disconnected = False
     if kind == "profile_disconnected":
         newly_disconnected = mark_needs_reconnect(
-            db.session.connection(), connection.id, StatusReason.PROFILE_DISCONNECTED
+            db.session.connection(), connection_id, StatusReason.PROFILE_DISCONNECTED
         )
         if newly_disconnected:  # sent by the worker: Cronofy gives the ack only 5 s
-            queue_reconnect_notice(connection.id, StatusReason.PROFILE_DISCONNECTED)
+            queue_reconnect_notice(connection_id, StatusReason.PROFILE_DISCONNECTED)
+    user_id = db.session.scalar(
+        sa.select(CalendarConnection.user_id).where(CalendarConnection.id == connection_id)
+    )
     db.session.commit()
-    # A change is dropped from the cache by the sync run it queues (one drop per read, not
-    # per notification: a burst would otherwise defeat the cache and spend Cronofy's budget
-    # on recomputing); anything else (a profile disconnected) changes availability now.
-    if availability_cache is not None and kind not in SYNC_TYPES:
-        availability_cache.drop([connection.user_id])
+    if availability_cache is not None and user_id is not None:
+        availability_cache.drop([user_id])
     if newly_disconnected:
         schedule_cleanup(timedelta(0))
-    if queue_sync is not None and kind in SYNC_TYPES:
-        queue_sync(connection.id)
-    log.info("push %s accepted for connection id=%s", kind, connection.id)
+    log.info("push %s accepted for connection id=%s", kind, connection_id)
     return PushOutcome.ACCEPTED
 
 
-# The "last notification" time is for people (health pages); a burst of deliveries for one
-# connection must not queue on that row's lock, so it is written at most this often.
+def _not_stored(
+    raw_body: bytes,
+    kind: str,
+    path_token: str,
+    notification: PushNotification | UnknownNotification,
+    queue_sync: Callable[[int], None] | None,
+) -> PushOutcome:
+    """Nothing was inserted: a channel that is not (or no longer) ours, or a redelivery."""
+    connection = _connection_for(path_token, notification)
+    if connection is None:
+        db.session.rollback()
+        return PushOutcome.IGNORED
+    connection_id = connection.id
+    log.info("duplicate push for connection id=%s", connection_id)
+    if kind in SYNC_TYPES and queue_sync is not None and _reopen(raw_body):
+        # Two changes can share a body (same changes_since): sync again. The run compares
+        # the whole calendar with Bookly, so a true redelivery changes nothing there.
+        db.session.commit()
+        queue_sync(connection_id)
+    else:
+        db.session.rollback()
+    return PushOutcome.ACCEPTED
+
+
+# When the connection last heard from Cronofy is for people (health pages). For changes it is
+# the newest stored notification (pending ones are counted where it is shown, and the sync run
+# moves it onto the connection), so a burst writes nothing to the connection row; the rarer
+# types stamp the row at once, at most this often.
 STAMP_EVERY = timedelta(seconds=30)
 
 
@@ -132,8 +165,6 @@ def _stamp_notification(connection_id: int) -> None:
 
 def _connection_for(path_token: str, notification: object) -> CalendarConnection | None:
     """The live connection whose URL token AND signed channel id both match, else None."""
-    if not path_token or len(path_token) > MAX_PATH_TOKEN_LENGTH:
-        return None
     connection = db.session.scalar(
         sa.select(CalendarConnection).where(
             CalendarConnection.channel_token_hash == token_digest(path_token)
@@ -151,29 +182,72 @@ def _connection_for(path_token: str, notification: object) -> CalendarConnection
     return connection
 
 
-def _store(raw_body: bytes, kind: str, channel_id: str | None, connection_id: int) -> bool:
-    """Insert the inbox row unless the same body is already there; True when inserted."""
-    body_hash = hashlib.sha256(raw_body).hexdigest()
+def _store(raw_body: bytes, kind: str, path_token: str, channel_id: str | None) -> int | None:
+    """Insert the inbox row for the live connection that the URL token and the signed channel
+    id both name, unless the same body is already stored; its connection id when inserted.
+
+    A sync type is its own transaction (one round trip, durable when it returns: the sync
+    engine does the rest from the inbox); any other type joins the session's transaction,
+    which the caller commits with what the notification changes."""
+    if not channel_id:
+        return None
     now = utcnow()
-    handled_here = kind not in SYNC_TYPES
     values = {
-        "body_hash": body_hash,
+        "body_hash": hashlib.sha256(raw_body).hexdigest(),
         "notification_type": kind[:64],
         "channel_id": channel_id,
-        "connection_id": connection_id,
+        "token_hash": token_digest(path_token),
         "body": _redacted(raw_body),
         "received_at": now,
-        "processed_at": now if handled_here else None,
-        "attempts": 0,
+        "processed_at": None if kind in SYNC_TYPES else now,
     }
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(InboundNotification)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["body_hash"])
-        .returning(InboundNotification.id)
+    statement = _insert_statement(db.engine.dialect.name)
+    if kind in SYNC_TYPES:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            connection_id = conn.execute(statement, values).scalar_one_or_none()
+    else:
+        connection_id = db.session.execute(statement, values).scalar_one_or_none()
+    return int(connection_id) if connection_id is not None else None
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> sa.Executable:
+    """INSERT INTO the inbox SELECT from the matching live connection, once per dialect."""
+    channel_id = sa.bindparam("channel_id", type_=sa.String(100))
+    source = sa.select(
+        sa.bindparam("body_hash", type_=sa.String(64)),
+        sa.bindparam("notification_type", type_=sa.String(64)),
+        channel_id,
+        CalendarConnection.id,
+        sa.bindparam("body", type_=sa.Text()),
+        sa.bindparam("received_at", type_=UTCDateTime()),
+        sa.bindparam("processed_at", type_=UTCDateTime()),
+        sa.literal(0, sa.Integer()),
+    ).where(
+        CalendarConnection.channel_token_hash == sa.bindparam("token_hash", type_=sa.String(64)),
+        CalendarConnection.channel_id == channel_id,
+        CalendarConnection.status != ConnectionStatus.REVOKED,
     )
-    return db.session.execute(statement).scalar_one_or_none() is not None
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    inbox = cast("sa.Table", InboundNotification.__table__)  # Core, not the ORM's bulk insert
+    return (
+        insert(inbox)
+        .from_select(
+            [
+                "body_hash",
+                "notification_type",
+                "channel_id",
+                "connection_id",
+                "body",
+                "received_at",
+                "processed_at",
+                "attempts",
+            ],
+            source,
+        )  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["body_hash"])
+        .returning(inbox.c.connection_id)
+    )
 
 
 def _reopen(raw_body: bytes) -> bool:

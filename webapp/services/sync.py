@@ -248,13 +248,29 @@ def _pending_ids(connection_id: int) -> list[int]:
 
 
 def _finish(connection_id: int, pending: list[int]) -> None:
-    """Mark the notifications this run covered as processed and the connection as synced."""
+    """Mark the notifications this run covered as processed and the connection as synced
+    (and as having heard from Cronofy when the newest of them arrived)."""
     now = utcnow()
     if pending:
+        newest = db.session.scalar(
+            sa.select(sa.func.max(InboundNotification.received_at))
+            .where(InboundNotification.id.in_(pending))
+        )  # fmt: skip
         db.session.execute(
             sa.update(InboundNotification)
             .where(InboundNotification.id.in_(pending))
             .values(processed_at=now)
+        )
+        db.session.execute(
+            sa.update(CalendarConnection)
+            .where(
+                CalendarConnection.id == connection_id,
+                sa.or_(
+                    CalendarConnection.last_notification_at.is_(None),
+                    CalendarConnection.last_notification_at < newest,
+                ),
+            )
+            .values(last_notification_at=newest)
         )
     db.session.execute(
         sa.update(CalendarConnection)
@@ -364,13 +380,21 @@ def sync_status() -> list[SyncStatus]:
         )
         .scalar_subquery()
     )
+    newest_pending = (
+        sa.select(sa.func.max(InboundNotification.received_at))
+        .where(
+            InboundNotification.connection_id == CalendarConnection.id,
+            InboundNotification.processed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
     blocks = (
         sa.select(sa.func.count())
         .where(BusyBlock.connection_id == CalendarConnection.id)
         .scalar_subquery()
     )
     rows = db.session.execute(
-        sa.select(CalendarConnection, User.email, pending, blocks)
+        sa.select(CalendarConnection, User.email, pending, newest_pending, blocks)
         .join(User, User.id == CalendarConnection.user_id)
         .order_by(User.email)
     ).all()
@@ -379,12 +403,12 @@ def sync_status() -> list[SyncStatus]:
             connection.id,
             email,
             connection.status.value,
-            connection.last_notification_at,
+            _latest(connection.last_notification_at, newest),
             connection.last_synced_at,
             int(waiting or 0),
             int(mapped or 0),
         )
-        for connection, email, waiting, mapped in rows
+        for connection, email, waiting, newest, mapped in rows
     ]
 
 
@@ -408,6 +432,9 @@ class SyncHealth:
     oldest_waiting_at: datetime | None
     bookings_not_delivered: int  # bookings whose calendar side failed after every retry
     bookings_being_delivered: int
+    # When Cronofy last told us of a change: the newest waiting one, else what the sync
+    # runs recorded on the connection (the receiver does not write the connection row).
+    last_notification_at: datetime | None = None
 
     @property
     def behind(self) -> bool:
@@ -432,18 +459,26 @@ def sync_health(connection: CalendarConnection) -> SyncHealth:
             .group_by(Booking.delivery_state)
         ).all()
     )
+    count, oldest, newest = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.min(InboundNotification.received_at),
+            sa.func.max(InboundNotification.received_at),
+        ).where(waiting)
+    ).one()
     return SyncHealth(
         blocks=db.session.scalar(
             sa.select(sa.func.count()).select_from(BusyBlock)
             .where(BusyBlock.connection_id == connection.id)
         ) or 0,
-        waiting=db.session.scalar(
-            sa.select(sa.func.count()).select_from(InboundNotification).where(waiting)
-        ) or 0,
-        oldest_waiting_at=db.session.scalar(
-            sa.select(InboundNotification.received_at).where(waiting)
-            .order_by(InboundNotification.received_at).limit(1)
-        ),
+        waiting=count or 0,
+        oldest_waiting_at=oldest,
         bookings_not_delivered=int(deliveries.get(DeliveryState.FAILED, 0)),
         bookings_being_delivered=int(deliveries.get(DeliveryState.PENDING, 0)),
+        last_notification_at=_latest(connection.last_notification_at, newest),
     )  # fmt: skip
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None

@@ -4,9 +4,15 @@ POST /webhooks/cronofy/<token>, Smart Invite replies at POST /webhooks/cronofy/s
 from __future__ import annotations
 
 import logging
+import math
+import time
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 from cronofy_client import HMAC_HEADER
 from webapp import metrics
@@ -15,7 +21,7 @@ from webapp.clients import get_clients
 from webapp.extensions import csrf, limiter, push_channel_key
 from webapp.services.bookings.invite_replies import ReplyOutcome, receive_reply
 from webapp.services.push_inbox import PushOutcome, receive_push
-from webapp.tasks import kick_calendar_sync
+from webapp.tasks import queue_sync_for_change
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +47,43 @@ def _raw_body() -> bytes:
     return raw_body
 
 
+# Per channel (its URL token), not per sender address: Cronofy sends every instructor's
+# notifications from a few addresses. Counted in each process's memory: the limit is there
+# to cut one channel's flood before it reaches the database, which a per-process count does
+# (a channel gets at most this many per minute into each gunicorn worker); counting it in
+# Redis would cost every acknowledgement a round trip. Logins, whose limits must hold
+# across processes, are counted in Redis.
+PUSH_LIMIT = parse_limit("1200 per minute")
+
+
+def _push_limit_wait() -> int | None:
+    """Seconds to wait when this channel is over PUSH_LIMIT, else None."""
+    if not limiter.enabled:
+        return None
+    counter = current_app.extensions.get("push_limiter")
+    if counter is None:
+        counter = current_app.extensions["push_limiter"] = FixedWindowRateLimiter(MemoryStorage())
+    key = push_channel_key()
+    if counter.hit(PUSH_LIMIT, key):
+        return None
+    reset_at, _remaining = counter.get_window_stats(PUSH_LIMIT, key)
+    return max(1, math.ceil(reset_at - time.time()))
+
+
 @bp.post("/webhooks/cronofy/<token>")
-@limiter.limit("1200 per minute", key_func=push_channel_key)  # per channel, not per address
 def cronofy_push(token: str) -> ResponseReturnValue:
     """Verify the raw body's HMAC, store the notification once, answer fast."""
+    wait = _push_limit_wait()
+    if wait is not None:
+        metrics.count_webhook("push", "limited")
+        raise TooManyRequests(retry_after=wait)
     outcome = receive_push(
         get_clients().cronofy_in_request,
         path_token=token,
         raw_body=_raw_body(),
         signature=request.headers.get(HMAC_HEADER),
         availability_cache=get_availability_cache(),
-        queue_sync=kick_calendar_sync,
+        queue_sync=queue_sync_for_change,
     )
     metrics.count_webhook("push", outcome.value)
     return Response(b"", status=_STATUS[outcome])

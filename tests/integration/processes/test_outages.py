@@ -1,6 +1,7 @@
 """Outages on the production shape: Bookly's database unreachable for a minute, then Cronofy
-answering 503 for a minute. Changes made meanwhile land after recovery, once; a failed read
-never deletes a block; the worker and beat are real subprocesses on Redis.
+answering 503 for a minute, then Cronofy rate limiting (429) for a minute. Changes made
+meanwhile land after recovery, once; a failed read never deletes a block; the worker and beat
+are real subprocesses on Redis.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def _pages_say_waiting(stack: Stack) -> None:
     assert re.search(r"<td>[1-9]\d* \(oldest", page), row[:600]
 
 
-def test_bookly_down_then_cronofy_failing_lose_and_duplicate_nothing(stack: Stack) -> None:
+def test_bookly_down_then_cronofy_failing_then_rate_limiting_lose_and_duplicate_nothing(
+    stack: Stack,
+) -> None:
     worker = stack.start_worker()
     beat = stack.start_beat()
     stack.connect("read_write")
@@ -80,6 +83,21 @@ def test_bookly_down_then_cronofy_failing_lose_and_duplicate_nothing(stack: Stac
     stack.control.clear_faults()
     wait_until(lambda: _blocks(stack, staff) == before, RECOVERY, worker, beat)
     wait_until(lambda: _waiting(stack) == 0, 10, worker)
+
+    # Cronofy rate limiting every read (429, Retry-After) for a minute: the new event waits
+    # (the client honours Retry-After, then the run gives up until the next sweep), then
+    # lands once.
+    stack.control.fail_next(429, 10_000, path_prefix="/v1/free_busy")
+    start, end = _day(7, 11), _day(7, 12)
+    stack.control.add_event(calendar, "Haircut", start, end)
+    wait_until(lambda: _waiting(stack) > 0, 10, worker)
+    time.sleep(OUTAGE)
+    assert _blocks(stack, staff) == before
+    assert _waiting(stack) > 0
+    stack.control.clear_faults()
+    wait_until(lambda: _blocks(stack, staff) == before | {(start, end)}, RECOVERY, worker, beat)
+    wait_until(lambda: _waiting(stack) == 0, 10, worker)
+    assert len(_blocks(stack, staff)) == len(before) + 1  # once
 
 
 @pytest.mark.requirement(17)
