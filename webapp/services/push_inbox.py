@@ -251,7 +251,8 @@ def _insert_statement(dialect: str) -> sa.Executable:
 
 
 def _reopen(raw_body: bytes) -> bool:
-    """Mark the stored copy of this body pending again; True when it had been processed."""
+    """Mark the stored copy of this body pending again, as received now (it is a change of
+    its own); True when it had been processed."""
     body_hash = hashlib.sha256(raw_body).hexdigest()
     result = db.session.execute(
         sa.update(InboundNotification)
@@ -259,7 +260,7 @@ def _reopen(raw_body: bytes) -> bool:
             InboundNotification.body_hash == body_hash,
             InboundNotification.processed_at.isnot(None),
         )
-        .values(processed_at=None)
+        .values(processed_at=None, received_at=utcnow())
     )
     return bool(getattr(result, "rowcount", 0))
 

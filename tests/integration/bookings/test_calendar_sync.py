@@ -116,6 +116,10 @@ def test_a_failed_read_deletes_nothing_and_the_next_sync_repairs(
     wait_for(lambda: _delivered(sandbox) > delivered)
     assert _pending(app) > 0
     assert _blocks(gateway, school.staff_id) == with_gym  # not confirmed gone: kept
+    recorded, shown, newest = _heard(app)
+    assert shown == newest  # people see the waiting change...
+    assert recorded is not None
+    assert recorded < newest  # ...which the receiver did not write onto the connection
 
     sandbox.control.clear_faults()
     with app.app_context():
@@ -123,6 +127,17 @@ def test_a_failed_read_deletes_nothing_and_the_next_sync_repairs(
             assert _run(connection_id, gateway).deleted == 1
     assert _blocks(gateway, school.staff_id) == seeded
     assert _pending(app) == 0
+    assert _heard(app) == (newest, newest, newest)  # the run recorded it
+
+
+def _heard(app: Flask) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """When Cronofy last wrote: as recorded on the connection, as shown to people, and the
+    newest stored notification."""
+    with app.app_context():
+        connection = db.session.scalars(sa.select(CalendarConnection)).one()
+        newest = db.session.scalar(sa.select(sa.func.max(InboundNotification.received_at)))
+        shown = sync.sync_health(connection).last_notification_at
+        return connection.last_notification_at, shown, newest
 
 
 def _run(connection_id: int, gateway: BooklyGateway) -> sync.SyncRun:
