@@ -7,11 +7,9 @@ import logging
 import math
 import time
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from flask.typing import ResponseReturnValue
 from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from cronofy_client import HMAC_HEADER
@@ -48,25 +46,27 @@ def _raw_body() -> bytes:
 
 
 # Per channel (its URL token), not per sender address: Cronofy sends every instructor's
-# notifications from a few addresses. Counted in each process's memory: the limit is there
-# to cut one channel's flood before it reaches the database, which a per-process count does
-# (a channel gets at most this many per minute into each gunicorn worker); counting it in
-# Redis would cost every acknowledgement a round trip. Logins, whose limits must hold
-# across processes, are counted in Redis.
+# notifications from a few addresses.
 PUSH_LIMIT = parse_limit("1200 per minute")
 
 
 def _push_limit_wait() -> int | None:
-    """Seconds to wait when this channel is over PUSH_LIMIT, else None."""
+    """Seconds to wait when this channel is over PUSH_LIMIT, else None.
+
+    One counter hit in the limiter's shared storage, and no X-RateLimit headers (Cronofy does
+    not read them, and they cost the storage two more round trips per acknowledgement). A
+    storage that does not answer lets the notification through: storing it matters more than
+    counting it, and the signature still guards the inbox."""
     if not limiter.enabled:
         return None
-    counter = current_app.extensions.get("push_limiter")
-    if counter is None:
-        counter = current_app.extensions["push_limiter"] = FixedWindowRateLimiter(MemoryStorage())
     key = push_channel_key()
-    if counter.hit(PUSH_LIMIT, key):
+    try:
+        if limiter.limiter.hit(PUSH_LIMIT, key):
+            return None
+        reset_at, _remaining = limiter.limiter.get_window_stats(PUSH_LIMIT, key)
+    except Exception:  # noqa: BLE001 - any storage failure: count nothing, store the push
+        log.warning("push limit storage unavailable; notification not counted")
         return None
-    reset_at, _remaining = counter.get_window_stats(PUSH_LIMIT, key)
     return max(1, math.ceil(reset_at - time.time()))
 
 

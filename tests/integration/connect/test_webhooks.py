@@ -16,7 +16,7 @@ from cronofy_client import HMAC_HEADER, sign_body
 from tests.integration.connect.conftest import Wiring, connect, the_connection
 from tests.webapp_fixtures import People, csrf_token
 from webapp.database import utcnow
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 from webapp.mail import MailError
 from webapp.models import (
     CalendarConnection,
@@ -233,9 +233,31 @@ def test_the_push_limit_is_per_channel_not_per_sender_address(app: Flask) -> Non
     client = app.test_client()
     for n in range(1300):
         assert client.post(f"/webhooks/cronofy/unknown-{n}", data=b"{}").status_code != 429
-    one = [client.post("/webhooks/cronofy/one", data=b"{}").status_code for _ in range(1201)]
-    assert one[:1200].count(429) == 0
-    assert one[1200] == 429
+    one = [client.post("/webhooks/cronofy/one", data=b"{}") for _ in range(1201)]
+    assert [answer.status_code for answer in one[:1200]].count(429) == 0
+    assert one[1200].status_code == 429
+    assert 1 <= int(one[1200].headers["Retry-After"]) <= 60
+    assert "X-RateLimit-Limit" not in one[0].headers  # Cronofy reads no such header
+
+
+def test_a_limit_storage_that_does_not_answer_still_stores_the_push(
+    app: Flask,
+    hook: dict[str, Any],
+    wiring: Wiring,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unreachable(*_: Any) -> bool:
+        raise ConnectionError("rate-limit storage down")
+
+    monkeypatch.setattr(limiter.limiter, "hit", unreachable)
+    body = _body("change", hook["channel_id"], changes_since="2026-01-01T00:00:00Z")
+    assert (
+        _post(app.test_client(), hook["path"], body, wiring.sandbox.client_secret).status_code
+        == 202
+    )
+    assert len(_inbox(app)) == 1
+    assert "push limit storage unavailable" in caplog.text
 
 
 def test_profile_disconnected_is_acknowledged_without_waiting_for_the_mail_server(
