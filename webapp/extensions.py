@@ -58,6 +58,11 @@ BOOKLY_MIRROR_INTERVAL = timedelta(seconds=30)
 CALENDAR_RECONCILE_TASK = "webapp.tasks.reconcile_calendar"
 CALENDARS_RECONCILE_TASK = "webapp.tasks.reconcile_calendars"
 RETENTION_TASK = "webapp.tasks.purge_expired"
+# Connection upkeep (webapp/services/upkeep.py): tokens renewed ahead, channels checked.
+TOKENS_RENEW_TASK = "webapp.tasks.renew_tokens"
+TOKENS_RENEW_INTERVAL = timedelta(minutes=10)
+CHANNELS_CHECK_TASK = "webapp.tasks.check_channels"
+CHANNELS_CHECK_INTERVAL = timedelta(hours=1)
 RETENTION_INTERVAL = timedelta(hours=1)
 # Redis redelivers an unacked message after this long. It must exceed the longest task run
 # and the longest countdown/ETA we send (the disconnect clean-up waits at most 30 s), or a
@@ -116,6 +121,16 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "task": CALENDAR_SWEEP_TASK,
             "schedule": CALENDAR_SWEEP_INTERVAL,
             "options": {"expires": CALENDAR_SWEEP_INTERVAL.total_seconds()},
+        },
+        "renew-tokens": {
+            "task": TOKENS_RENEW_TASK,
+            "schedule": TOKENS_RENEW_INTERVAL,
+            "options": {"expires": TOKENS_RENEW_INTERVAL.total_seconds()},
+        },
+        "check-channels": {
+            "task": CHANNELS_CHECK_TASK,
+            "schedule": CHANNELS_CHECK_INTERVAL,
+            "options": {"expires": CHANNELS_CHECK_INTERVAL.total_seconds()},
         },
         "purge-expired": {
             "task": RETENTION_TASK,

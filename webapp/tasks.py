@@ -18,8 +18,10 @@ from webapp.extensions import (
     CALENDAR_SWEEP_TASK,
     CALENDAR_SYNC_TASK,
     CALENDARS_RECONCILE_TASK,
+    CHANNELS_CHECK_TASK,
     CLEANUP_TASK,
     RETENTION_TASK,
+    TOKENS_RENEW_TASK,
 )
 from webapp.services import (
     bookly_sync,
@@ -28,6 +30,7 @@ from webapp.services import (
     retention,
     revocation,
     sync,
+    upkeep,
 )
 from webapp.services.bookings.delivery import DeliveryContext
 from webapp.services.bookings.links import ManageLinks
@@ -200,6 +203,29 @@ def kick_bookly_mirror() -> None:
 
 def _horizon() -> int:
     return int(current_app.config.get("SYNC_HORIZON_DAYS") or sync.DEFAULT_HORIZON_DAYS)
+
+
+@shared_task(name=TOKENS_RENEW_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def renew_tokens() -> int:
+    """Refresh access tokens that expire before the next run; return how many."""
+    run = upkeep.renew_tokens(get_clients().cronofy)
+    if run.failed:
+        log.info("token upkeep: %d renewed, %d failed (retried next run)", run.renewed, run.failed)
+    return run.renewed
+
+
+@shared_task(name=CHANNELS_CHECK_TASK)  # type: ignore[untyped-decorator]  # celery is untyped
+def check_channels() -> int:
+    """Make the push channels Cronofy no longer has; return how many were made."""
+    run = upkeep.check_channels(
+        get_clients().cronofy, webhook_base_url=str(current_app.config["PUBLIC_BASE_URL"])
+    )
+    for connection_id in run.recreated:  # changes made without a channel were never announced
+        kick_calendar_sync(connection_id, full=True)
+    if run.failed:
+        log.info("channel check: %d checked, %d failed (retried next run)", run.checked,
+                 run.failed)  # fmt: skip
+    return len(run.recreated)
 
 
 @shared_task(name=CALENDARS_RECONCILE_TASK)  # type: ignore[untyped-decorator]  # celery is untyped

@@ -110,6 +110,14 @@ class _Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class _Want:
+    """What the caller needs: a token other than ``rejected``, valid ``valid_for`` longer."""
+
+    rejected: str | None
+    valid_for: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class TokenKeeper:
     """Token upkeep for one model; the hooks hold what the owner does about a dead grant.
 
@@ -126,11 +134,19 @@ class TokenKeeper:
     status_reason: sa.ColumnElement[str | None] | None = None
 
     def access_token(
-        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, *, rejected: str | None
+        self,
+        cronofy: CronofyClient,
+        cipher: TokenCipher,
+        row_id: int,
+        *,
+        rejected: str | None,
+        valid_for: timedelta = REFRESH_MARGIN,
     ) -> str:
-        """A usable access token; refreshed when < 5 min remain or when it equals ``rejected``."""
+        """A usable access token; refreshed when less than ``valid_for`` remains (5 min; the
+        upkeep asks for more, to renew ahead of expiry) or when it equals ``rejected``."""
+        want = _Want(rejected, valid_for)
         try:
-            return self._valid_token(cronofy, cipher, row_id, rejected)
+            return self._valid_token(cronofy, cipher, row_id, want)
         except _Unreadable:
             log.error("no configured key decrypts the tokens of %s id=%s", self._name, row_id)
             self._lose(row_id, LossCause.TOKEN_UNREADABLE)
@@ -141,14 +157,14 @@ class TokenKeeper:
         return self.model.__tablename__
 
     def _valid_token(
-        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, rejected: str | None
+        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, want: _Want
     ) -> str:
         with db.engine.connect() as conn:
             snapshot = self._read(conn, row_id)
-        token = self._usable(snapshot, cipher, rejected)
+        token = self._usable(snapshot, cipher, want)
         if token is not None:
             return token
-        return self._refresh_with_lease(cronofy, cipher, row_id, rejected)
+        return self._refresh_with_lease(cronofy, cipher, row_id, want)
 
     def _read(self, conn: sa.Connection, row_id: int) -> _Snapshot:
         model = self.model
@@ -165,17 +181,17 @@ class TokenKeeper:
             raise TokenRowMissing(f"{self._name} id={row_id}")
         return _Snapshot(*row)
 
-    def _usable(self, snapshot: _Snapshot, cipher: TokenCipher, rejected: str | None) -> str | None:
+    def _usable(self, snapshot: _Snapshot, cipher: TokenCipher, want: _Want) -> str | None:
         """The stored access token when it can be used as is; None when a refresh is needed."""
         if self.grant_is_dead(snapshot.status, snapshot.status_reason):
             raise GrantLost(LossCause.DEAD)
         if not snapshot.access_encrypted or not snapshot.refresh_encrypted:
             raise GrantLost(LossCause.NO_TOKENS)
         expires = snapshot.expires_at
-        if expires is None or expires - utcnow() < REFRESH_MARGIN:
+        if expires is None or expires - utcnow() < want.valid_for:
             return None
         token = _decrypt(cipher, snapshot.access_encrypted)
-        return None if token == rejected else token
+        return None if token == want.rejected else token
 
     def _lose(self, row_id: int, cause: LossCause) -> None:
         """Record a dead grant in a transaction of its own, then let the owner tell people."""
@@ -190,7 +206,7 @@ class TokenKeeper:
         return sa.update(model).where(model.id == row_id).values(refresh_lease_until=None)
 
     def _refresh_with_lease(
-        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, rejected: str | None
+        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, want: _Want
     ) -> str:
         """Win a short lease with one atomic UPDATE, refresh outside any transaction."""
         deadline = time.monotonic() + (cronofy.options.deadline or WAIT_LIMIT_SECONDS)
@@ -198,7 +214,7 @@ class TokenKeeper:
         while True:
             with db.engine.connect() as conn:
                 snapshot = self._read(conn, row_id)
-            token = self._usable(snapshot, cipher, rejected)
+            token = self._usable(snapshot, cipher, want)
             if token is not None:
                 return token
             won = False
@@ -206,7 +222,7 @@ class TokenKeeper:
                 with db.engine.begin() as conn:
                     won = self._take_lease(conn, row_id, snapshot)
             if won:  # committed: the lease is visible to everyone before the call starts
-                return self._refresh_under_lease(cronofy, cipher, row_id, rejected)
+                return self._refresh_under_lease(cronofy, cipher, row_id, want)
             if time.monotonic() > deadline:
                 raise RefreshBusy(f"{self._name} id={row_id}")
             waits += 1
@@ -246,12 +262,12 @@ class TokenKeeper:
             return False
 
     def _refresh_under_lease(
-        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, rejected: str | None
+        self, cronofy: CronofyClient, cipher: TokenCipher, row_id: int, want: _Want
     ) -> str:
         try:
             with db.engine.connect() as conn:
                 snapshot = self._read(conn, row_id)  # re-read now that the lease is ours
-            token = self._usable(snapshot, cipher, rejected)
+            token = self._usable(snapshot, cipher, want)
             if token is not None:  # someone refreshed between our read and our lease
                 with db.engine.begin() as conn:
                     conn.execute(self._clear_lease(row_id))

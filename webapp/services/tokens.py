@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -77,9 +78,15 @@ _KEEPER = token_keeper.TokenKeeper(
 )
 
 
-def access_token(cronofy: CronofyClient, connection_id: int) -> str:
-    """A valid access token: refresh when < 5 min left, single-flight per connection."""
-    return _token(cronofy, connection_id, None)
+def access_token(
+    cronofy: CronofyClient,
+    connection_id: int,
+    *,
+    valid_for: timedelta = token_keeper.REFRESH_MARGIN,
+) -> str:
+    """A valid access token: refreshed when less than ``valid_for`` is left (5 min; the
+    upkeep renews ahead of expiry), single-flight per connection."""
+    return _token(cronofy, connection_id, None, valid_for)
 
 
 def call_with_token(cronofy: CronofyClient, connection_id: int, fn: Callable[[str], T]) -> T:
@@ -87,9 +94,16 @@ def call_with_token(cronofy: CronofyClient, connection_id: int, fn: Callable[[st
     return token_keeper.call_refreshing_once(partial(_token, cronofy, connection_id), fn)
 
 
-def _token(cronofy: CronofyClient, connection_id: int, rejected: str | None) -> str:
+def _token(
+    cronofy: CronofyClient,
+    connection_id: int,
+    rejected: str | None,
+    valid_for: timedelta = token_keeper.REFRESH_MARGIN,
+) -> str:
     try:
-        return _KEEPER.access_token(cronofy, token_cipher(), connection_id, rejected=rejected)
+        return _KEEPER.access_token(
+            cronofy, token_cipher(), connection_id, rejected=rejected, valid_for=valid_for
+        )
     except token_keeper.TokenRowMissing:
         raise NotConnected("This calendar connection no longer exists.") from None
     except token_keeper.GrantLost as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -65,11 +66,19 @@ _KEEPER = token_keeper.TokenKeeper(
 
 
 def service_access_token(
-    cronofy: CronofyClient, cipher: TokenCipher, account_id: int, *, stale: str | None = None
+    cronofy: CronofyClient,
+    cipher: TokenCipher,
+    account_id: int,
+    *,
+    stale: str | None = None,
+    valid_for: timedelta = token_keeper.REFRESH_MARGIN,
 ) -> str:
-    """The account's access token, refreshed when < 5 min remain or when it equals ``stale``."""
+    """The account's access token, refreshed when less than ``valid_for`` remains (5 min) or
+    when it equals ``stale``."""
     try:
-        return _KEEPER.access_token(cronofy, cipher, account_id, rejected=stale)
+        return _KEEPER.access_token(
+            cronofy, cipher, account_id, rejected=stale, valid_for=valid_for
+        )
     except token_keeper.TokenRowMissing:
         raise OrganisationNotConnected("The organisation is not connected.") from None
     except token_keeper.GrantLost as exc:
