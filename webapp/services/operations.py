@@ -62,6 +62,7 @@ class InstructorSync:
     reconciled_at: datetime | None
     last_repairs: int
     not_delivered: int
+    has_channel: bool = True  # Cronofy announces this calendar's changes to us
 
     @property
     def advice(self) -> str:
@@ -72,6 +73,11 @@ class InstructorSync:
             return "The calendar needs reconnecting: ask the instructor to connect it again."
         if self.oldest_waiting_at and utcnow() - self.oldest_waiting_at > LAG_WORTH_SAYING:
             return "Calendar changes are waiting: check that the background worker is running."
+        if not self.has_channel:
+            return (
+                "Cronofy does not announce this calendar's changes yet: they reach Bookly with "
+                "the regular comparison until the hourly channel check restores it."
+            )
         if self.not_delivered:
             return "Some bookings are not in the calendar: see the jobs below and retry."
         return ""
@@ -148,6 +154,7 @@ def _instructor(user: User) -> InstructorSync:
         user.id, user.name or user.email, state, health.last_notification_at,
         connection.last_synced_at, health.waiting, health.oldest_waiting_at, health.blocks,
         connection.reconciled_at, connection.last_repairs, int(not_delivered or 0),
+        connection.channel_id is not None,
     )  # fmt: skip
 
 

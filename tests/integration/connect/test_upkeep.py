@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from cronofy_client import HMAC_HEADER, sign_body
 from tests.integration.connect.conftest import PUBLIC_BASE_URL, Wiring, connect, the_connection
-from tests.webapp_fixtures import People
+from tests.webapp_fixtures import People, log_in
 from webapp.database import utcnow
 from webapp.extensions import beat_schedule, db
 from webapp.models import (
@@ -105,11 +105,17 @@ def test_a_channel_that_could_not_be_made_at_connect_is_made_by_the_check(
     conn = connected(app, instructor, people)  # connecting still works without a channel
     assert conn.channel_id is None
     wiring.sandbox.control.clear_faults()
+    assert "sync-no-channel" in instructor.get("/calendars").get_data(as_text=True)
+    admin = app.test_client()
+    assert log_in(admin, people.admin_email, people.password).status_code == 302
+    assert "does not announce this calendar" in admin.get("/sync").get_data(as_text=True)
 
     assert check(app, wiring).recreated == [conn.id]
     after = the_connection(app, people.instructor_id)
     assert after is not None
     assert after.channel_id in our_channels(app, wiring, conn.id)
+    assert "sync-no-channel" not in instructor.get("/calendars").get_data(as_text=True)
+    assert "does not announce" not in admin.get("/sync").get_data(as_text=True)
 
 
 def test_a_check_while_cronofy_fails_changes_nothing(
