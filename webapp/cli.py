@@ -12,7 +12,8 @@ from flask.cli import AppGroup, FlaskGroup
 from webapp.availability_cache import get_availability_cache
 from webapp.clients import get_clients
 from webapp.models import Role
-from webapp.services import accounts, api_keys, demo, keys, sync
+from webapp.services import accounts, api_keys, demo, keys, sync, upkeep
+from webapp.tasks import kick_calendar_sync
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,25 @@ def sync_status_command() -> None:
         click.echo(
             f"{row.email}  {row.status}  last notification {when(row.last_notification_at)}  "
             f"last sync {when(row.last_synced_at)}  pending {row.pending}  blocks {row.blocks}"
+            + ("" if row.has_channel else "  no push channel (flask sync upkeep makes it)")
         )
+
+
+@sync_cli.command("upkeep")
+def sync_upkeep_command() -> None:
+    """Renew tokens that expire soon and make missing push channels now (beat runs both)."""
+    cronofy = get_clients().cronofy
+    renewal = upkeep.renew_tokens(cronofy)
+    click.echo(f"tokens: {renewal.renewed} renewed, {renewal.failed} failed")
+    check = upkeep.check_channels(
+        cronofy, webhook_base_url=str(current_app.config["PUBLIC_BASE_URL"])
+    )
+    for connection_id in check.recreated:
+        kick_calendar_sync(connection_id, full=True)
+    click.echo(
+        f"channels: {check.checked} checked, {len(check.recreated)} made again, "
+        f"{check.failed} failed"
+    )
 
 
 def register_cli(app: Flask) -> None:

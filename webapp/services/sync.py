@@ -368,6 +368,7 @@ class SyncStatus:
     last_synced_at: datetime | None
     pending: int
     blocks: int
+    has_channel: bool = True  # Cronofy announces this calendar's changes to us
 
 
 def sync_status() -> list[SyncStatus]:
@@ -407,6 +408,7 @@ def sync_status() -> list[SyncStatus]:
             connection.last_synced_at,
             int(waiting or 0),
             int(mapped or 0),
+            connection.channel_id is not None,
         )
         for connection, email, waiting, newest, mapped in rows
     ]

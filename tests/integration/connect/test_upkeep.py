@@ -178,3 +178,26 @@ def test_beat_runs_the_upkeep(app: Flask) -> None:
     assert schedule["renew-tokens"]["schedule"] == timedelta(minutes=10)
     assert schedule["check-channels"]["schedule"] == timedelta(hours=1)
     assert schedule["renew-tokens"]["schedule"] < upkeep.RENEW_AHEAD
+
+
+def test_flask_sync_status_names_a_missing_channel_and_flask_sync_upkeep_makes_it(
+    app: Flask, instructor: FlaskClient, people: People, wiring: Wiring
+) -> None:
+    conn = connected(app, instructor, people)
+    with app.app_context():
+        wiring.cronofy.close_channel(access_token(wiring.cronofy, conn.id), conn.channel_id or "")
+        db.session.execute(
+            sa.update(CalendarConnection)
+            .where(CalendarConnection.id == conn.id)
+            .values(channel_id=None, channel_token_hash=None)
+        )
+        db.session.commit()
+    runner = app.test_cli_runner()
+    status = runner.invoke(args=["sync", "status"])
+    assert "no push channel (flask sync upkeep makes it)" in status.output
+
+    done = runner.invoke(args=["sync", "upkeep"])
+    assert done.exit_code == 0, done.output
+    assert "tokens: 0 renewed, 0 failed" in done.output
+    assert "channels: 1 checked, 1 made again, 0 failed" in done.output
+    assert "no push channel" not in runner.invoke(args=["sync", "status"]).output
