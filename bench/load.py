@@ -261,17 +261,17 @@ def _plans(base: str, auth: dict[str, str], people: list[int]) -> dict[str, Any]
     starts: list[tuple[int, int, str]] = []
     begin = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     for person in people:
-        listed = requests.get(
-            f"{base}/api/v1/services", timeout=30, params={"instructor": person}, headers=auth
-        ).json()["services"]
+        query = {"instructor": person}
+        services_url = f"{base}/api/v1/services"
+        listed = requests.get(services_url, timeout=30, params=query, headers=auth).json()
+        listed = listed["services"]
         services[person] = listed[0]["id"]
         for week in range(2, 6):
             window = {"service": services[person], "instructor": person, "tz": "UTC",
                       "from": (begin + timedelta(days=7 * week)).isoformat(),
                       "to": (begin + timedelta(days=7 * week + 7)).isoformat()}  # fmt: skip
-            answer = requests.get(
-                f"{base}/api/v1/availability", timeout=30, params=window, headers=auth
-            ).json()
+            slots_url = f"{base}/api/v1/availability"
+            answer = requests.get(slots_url, timeout=30, params=window, headers=auth).json()
             starts += [(person, services[person], s["start"]) for s in answer.get("slots", [])]
     return {"services": services, "starts": starts, "begin": begin}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from flask import current_app
 
 from webapp.clients import get_clients
 from webapp.database import utcnow
+from webapp.extensions import db
 from webapp.mail import MailError, OutgoingMail
 from webapp.models import CalendarConnection, ConnectionStatus, User
 from webapp.services import audit
@@ -54,6 +56,25 @@ class Notice:
 
     reason: StatusReason
     message: str
+
+
+def record_heard_from(
+    connection_id: int, at: datetime, *, unless_within: timedelta = timedelta(0)
+) -> None:
+    """Move the connection's "last heard from Cronofy" to ``at`` unless it already is within
+    ``unless_within`` of it or later (in the session's transaction; the time is for people)."""
+    db.session.execute(
+        sa.update(CalendarConnection)
+        .where(
+            CalendarConnection.id == connection_id,
+            sa.or_(
+                CalendarConnection.last_notification_at.is_(None),
+                CalendarConnection.last_notification_at < at - unless_within,
+            ),
+        )
+        .values(last_notification_at=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def grant_is_dead(status: ConnectionStatus, reason: str | None) -> bool:

@@ -33,7 +33,11 @@ from webapp.extensions import db
 from webapp.models import CalendarConnection, ConnectionStatus, InboundNotification
 from webapp.security import token_digest
 from webapp.services.availability.cache import AvailabilityCache
-from webapp.services.connection_health import StatusReason, mark_needs_reconnect
+from webapp.services.connection_health import (
+    StatusReason,
+    mark_needs_reconnect,
+    record_heard_from,
+)
 from webapp.services.disconnection import schedule_cleanup
 from webapp.services.revocation import queue_reconnect_notice
 
@@ -95,7 +99,7 @@ def receive_push(
             queue_sync(connection_id)
         log.info("push %s accepted for connection id=%s", kind, connection_id)
         return PushOutcome.ACCEPTED
-    _stamp_notification(connection_id)
+    record_heard_from(connection_id, utcnow(), unless_within=STAMP_EVERY)
     newly_disconnected = False
     if kind == "profile_disconnected":
         newly_disconnected = mark_needs_reconnect(
@@ -144,23 +148,6 @@ def _not_stored(
 # moves it onto the connection), so a burst writes nothing to the connection row; the rarer
 # types stamp the row at once, at most this often.
 STAMP_EVERY = timedelta(seconds=30)
-
-
-def _stamp_notification(connection_id: int) -> None:
-    """Record when the connection last heard from Cronofy (in the caller's transaction)."""
-    now = utcnow()
-    db.session.execute(
-        sa.update(CalendarConnection)
-        .where(
-            CalendarConnection.id == connection_id,
-            sa.or_(
-                CalendarConnection.last_notification_at.is_(None),
-                CalendarConnection.last_notification_at < now - STAMP_EVERY,
-            ),
-        )
-        .values(last_notification_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _connection_for(path_token: str, notification: object) -> CalendarConnection | None:

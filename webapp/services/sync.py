@@ -35,6 +35,7 @@ from webapp.models import BusyBlock, CalendarConnection, InboundNotification, Us
 from webapp.services.availability.cache import AvailabilityCache
 from webapp.services.bookings.calendar_check import busy_periods, target_of
 from webapp.services.connection_errors import CalendarConnectionError
+from webapp.services.connection_health import record_heard_from
 
 log = logging.getLogger(__name__)
 
@@ -261,17 +262,8 @@ def _finish(connection_id: int, pending: list[int]) -> None:
             .where(InboundNotification.id.in_(pending))
             .values(processed_at=now)
         )
-        db.session.execute(
-            sa.update(CalendarConnection)
-            .where(
-                CalendarConnection.id == connection_id,
-                sa.or_(
-                    CalendarConnection.last_notification_at.is_(None),
-                    CalendarConnection.last_notification_at < newest,
-                ),
-            )
-            .values(last_notification_at=newest)
-        )
+        if newest is not None:
+            record_heard_from(connection_id, newest)
     db.session.execute(
         sa.update(CalendarConnection)
         .where(CalendarConnection.id == connection_id)
